@@ -1,0 +1,506 @@
+//! The host side of the boundary (feature `host`): open a plugin library, check it, read its
+//! manifest, instantiate it and call it with Rust types. Plugin authors never use this module.
+//!
+//! Loading uses `lib_header_from_path` + `init_root_module` for each file, never abi_stable's
+//! `RootModule::load_from_*`, which caches one module per type and would hand back the first
+//! plugin for every path. Libraries are never unloaded (abi_stable leaks them by design).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{LibraryError, RootModule, lib_header_from_path};
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::sabi_types::RRef;
+use abi_stable::std_types::{RResult, RStr, RString};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::ffi::{
+    self, HostApi, HostContext, HostContext_TO, LogRecord, PayloadInput, PluginBox, PluginError,
+    PluginModuleRef,
+};
+use crate::types::{
+    ArchiverResponse, DecoratorResponse, DispatcherResponse, PayloadMeta, WorkerEnvelope,
+};
+
+/// Why a library could not be loaded as a plugin. The `Display` form is one short line; the
+/// full abi_stable report (often hundreds of lines) is in [`LoadError::detail`].
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    /// The library file.
+    pub path: PathBuf,
+    /// What went wrong, in one line.
+    pub reason: String,
+    /// Everything abi_stable said, for debug logs.
+    pub detail: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// The roles of SPEC §1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Scans payloads.
+    Worker,
+    /// Picks workers for payloads.
+    Dispatcher,
+    /// Saves and fetches payloads.
+    Archiver,
+    /// Receives finished responses.
+    Connector,
+    /// Summarises finished responses.
+    Decorator,
+    /// Feeds payloads to `stoq run`.
+    Provider,
+}
+
+impl Role {
+    /// The role's name as written in manifests and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Worker => "worker",
+            Self::Dispatcher => "dispatcher",
+            Self::Archiver => "archiver",
+            Self::Connector => "connector",
+            Self::Decorator => "decorator",
+            Self::Provider => "provider",
+        }
+    }
+}
+
+/// What a plugin library says about itself.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    /// The plugin's unique name.
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// Its author.
+    #[serde(default)]
+    pub author: String,
+    /// What it does.
+    #[serde(default)]
+    pub description: String,
+    /// Where to read more.
+    #[serde(default)]
+    pub website: String,
+    /// Its roles.
+    pub roles: Vec<Role>,
+    /// Its default required workers.
+    #[serde(default)]
+    pub required_workers: Vec<String>,
+    /// Its default options, as a TOML table body.
+    #[serde(default)]
+    pub default_options: String,
+    /// The `stoq-plugin-abi` version it was built against.
+    pub abi_version: String,
+}
+
+/// A loaded, checked plugin library.
+pub struct Library {
+    path: PathBuf,
+    module: PluginModuleRef,
+    manifest: Manifest,
+}
+
+impl fmt::Debug for Library {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Library")
+            .field("path", &self.path)
+            .field("manifest", &self.manifest)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keeps the first `Error:` block of an abi_stable layout report: the line that says what
+/// differs, with its `Expected:`/`Found:` lines.
+fn summarize_layout_error(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    if let Some(start) = lines.iter().position(|l| l.starts_with("Error:")) {
+        let block: Vec<&str> = lines[start..]
+            .iter()
+            .take_while(|l| !l.is_empty())
+            .take(6)
+            .copied()
+            .collect();
+        return block.join(" ");
+    }
+    lines.iter().find(|l| !l.is_empty()).copied().unwrap_or("").to_owned()
+}
+
+fn version_major(version: &str) -> Option<u32> {
+    version.split('.').next()?.trim().parse().ok()
+}
+
+impl Library {
+    /// Opens `path`, checks that it is a stoq plugin built against ABI major
+    /// [`ABI_MAJOR`](crate::ABI_MAJOR) with a matching layout, and reads its manifest.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let fail = |reason: String, detail: String| LoadError {
+            path: path.to_owned(),
+            reason,
+            detail,
+        };
+        let header = lib_header_from_path(path).map_err(|e| {
+            let detail = e.to_string();
+            let reason = match &e {
+                LibraryError::OpenError { err, .. } => {
+                    format!("cannot be opened as a dynamic library: {err}")
+                }
+                LibraryError::GetSymbolError { .. } => {
+                    "not a stoq plugin: the library does not export the stoq plugin entry symbol"
+                        .to_owned()
+                }
+                LibraryError::InvalidAbiHeader(_) => {
+                    "built with an incompatible version of abi_stable".to_owned()
+                }
+                _ => summarize_layout_error(&detail),
+            };
+            fail(reason, detail)
+        })?;
+
+        // Check the ABI major ourselves before running any of the plugin's code, for a clearer
+        // message than abi_stable's.
+        let theirs = header.version_strings().version.as_str();
+        let ours = PluginModuleRef::VERSION_STRINGS.version.as_str();
+        if version_major(theirs) != version_major(ours) {
+            return Err(fail(
+                format!(
+                    "built against stoq-plugin-abi {} (ABI {}), but this stoq supports ABI {}.x; rebuild the plugin against stoq-plugin-abi {}",
+                    theirs,
+                    version_major(theirs).map_or("?".to_owned(), |m| m.to_string()),
+                    crate::ABI_MAJOR,
+                    crate::ABI_MAJOR,
+                ),
+                String::new(),
+            ));
+        }
+
+        let module = header.init_root_module::<PluginModuleRef>().map_err(|e| {
+            let detail = e.to_string();
+            let reason = match &e {
+                LibraryError::AbiInstability(_) => format!(
+                    "incompatible plugin ABI (built against stoq-plugin-abi {}): {}",
+                    theirs,
+                    summarize_layout_error(&detail)
+                ),
+                LibraryError::IncompatibleVersionNumber {
+                    expected_version,
+                    actual_version,
+                    ..
+                } => format!(
+                    "built against stoq-plugin-abi {actual_version}, this stoq needs {expected_version}"
+                ),
+                _ => summarize_layout_error(&detail),
+            };
+            fail(reason, detail)
+        })?;
+
+        let json = (module.manifest())();
+        let manifest: Manifest = serde_json::from_str(json.as_str())
+            .map_err(|e| fail(format!("invalid plugin manifest: {e}"), json.to_string()))?;
+        if !valid_name(&manifest.name) {
+            return Err(fail(
+                format!(
+                    "invalid plugin name {:?}: use letters, digits, `_`, `-` and `.`",
+                    manifest.name
+                ),
+                String::new(),
+            ));
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            module,
+            manifest,
+        })
+    }
+
+    /// The library file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Runs the plugin's config hook with its merged options.
+    pub fn instantiate(&self, options: &Map<String, Value>) -> Result<Instance, CallError> {
+        let config = serde_json::json!({
+            "plugin_name": self.manifest.name,
+            "options": options,
+        })
+        .to_string();
+        let host = HostApi {
+            log: host_log,
+            max_level: current_max_level(),
+        };
+        let created = (self.module.instantiate())(RStr::from(config.as_str()), host);
+        let created = into_result(created)?;
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct Info {
+            required_workers: Vec<String>,
+            unused_options: Vec<String>,
+        }
+        let info: Info = serde_json::from_str(created.info.as_str()).map_err(|e| CallError {
+            kind: CallErrorKind::Failed,
+            message: format!("invalid instance facts from the plugin: {e}"),
+        })?;
+        Ok(Instance {
+            object: created.instance,
+            required_workers: info.required_workers,
+            unused_options: info.unused_options,
+        })
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn current_max_level() -> u8 {
+    use tracing::level_filters::LevelFilter;
+    match LevelFilter::current() {
+        LevelFilter::OFF => 0,
+        LevelFilter::ERROR => ffi::LEVEL_ERROR,
+        LevelFilter::WARN => ffi::LEVEL_WARN,
+        LevelFilter::INFO => ffi::LEVEL_INFO,
+        LevelFilter::DEBUG => ffi::LEVEL_DEBUG,
+        _ => ffi::LEVEL_TRACE,
+    }
+}
+
+/// Re-emits a plugin's log event in the host's `tracing` subscriber, target `stoq::plugin`.
+extern "C" fn host_log(record: LogRecord<'_>) {
+    let plugin = record.plugin.as_str();
+    let target = record.target.as_str();
+    let message = record.message.as_str();
+    match record.level {
+        ffi::LEVEL_ERROR => tracing::error!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
+        ffi::LEVEL_WARN => tracing::warn!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
+        ffi::LEVEL_INFO => tracing::info!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
+        ffi::LEVEL_DEBUG => tracing::debug!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
+        _ => tracing::trace!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
+    }
+}
+
+/// How a call into a plugin failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallErrorKind {
+    /// The plugin returned an error.
+    Failed,
+    /// The plugin panicked (caught inside the plugin).
+    Panicked,
+    /// The config hook rejected the options.
+    Config,
+    /// The plugin does not have that role.
+    Unsupported,
+}
+
+/// A failed call into a plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallError {
+    /// What kind of failure.
+    pub kind: CallErrorKind,
+    /// The plugin's message.
+    pub message: String,
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CallError {}
+
+impl From<PluginError> for CallError {
+    fn from(e: PluginError) -> Self {
+        let kind = match e.kind {
+            ffi::ERROR_PANIC => CallErrorKind::Panicked,
+            ffi::ERROR_CONFIG => CallErrorKind::Config,
+            ffi::ERROR_UNSUPPORTED => CallErrorKind::Unsupported,
+            _ => CallErrorKind::Failed,
+        };
+        Self {
+            kind,
+            message: e.message.into(),
+        }
+    }
+}
+
+fn into_result<T>(r: RResult<T, PluginError>) -> Result<T, CallError> {
+    r.into_result().map_err(CallError::from)
+}
+
+fn parse<T: serde::de::DeserializeOwned + Default>(json: RString, what: &str) -> Result<T, CallError> {
+    if json.is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_str(json.as_str()).map_err(|e| CallError {
+        kind: CallErrorKind::Failed,
+        message: format!("the plugin returned an invalid {what}: {e}"),
+    })
+}
+
+/// The host's answers to a plugin's lazy questions about the payload and request
+/// (keys: the `CONTEXT_*` constants of [`ffi`]).
+pub trait QueryContext {
+    /// The JSON answer for `key`, or `None` if unknown.
+    fn query(&self, key: &str) -> Option<String>;
+}
+
+struct ContextAdapter<'a>(&'a dyn QueryContext);
+
+impl HostContext for ContextAdapter<'_> {
+    fn query(&self, key: RStr<'_>) -> abi_stable::std_types::ROption<RString> {
+        self.0.query(key.as_str()).map(RString::from).into()
+    }
+}
+
+/// One payload a worker extracted; the bytes are the plugin's buffer, not a copy.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    /// The bytes.
+    pub content: bytes::Bytes,
+    /// Its metadata.
+    pub payload_meta: PayloadMeta,
+}
+
+/// A worker's response, decoded.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOutput {
+    /// `None` when the worker returned no results.
+    pub results: Option<Value>,
+    /// Error messages the worker reported.
+    pub errors: Vec<String>,
+    /// Workers to run next on the same payload.
+    pub dispatch_to: Vec<String>,
+    /// Extracted payloads.
+    pub extracted: Vec<Extracted>,
+}
+
+/// An instantiated plugin, shareable between threads.
+pub struct Instance {
+    object: PluginBox,
+    /// The workers that must run before this one on a payload (after the config hook).
+    pub required_workers: Vec<String>,
+    /// Options that were set but never read by the plugin.
+    pub unused_options: Vec<String>,
+}
+
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instance")
+            .field("required_workers", &self.required_workers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn with_input<R>(
+    content: &[u8],
+    payload_id: &str,
+    context: &dyn QueryContext,
+    f: impl FnOnce(PayloadInput<'_>) -> R,
+) -> R {
+    let adapter = ContextAdapter(context);
+    let input = PayloadInput {
+        content: content.into(),
+        payload_id: payload_id.into(),
+        context: HostContext_TO::from_ptr(RRef::new(&adapter), TD_Opaque),
+    };
+    f(input)
+}
+
+fn decode_extracted(e: ffi::ExtractedFfi) -> Result<Extracted, CallError> {
+    let payload_meta = parse(e.payload_meta, "extracted payload metadata")?;
+    Ok(Extracted {
+        content: bytes::Bytes::from_owner(e.content),
+        payload_meta,
+    })
+}
+
+impl Instance {
+    /// Worker role: scans one payload.
+    pub fn scan(
+        &self,
+        content: &[u8],
+        payload_id: &str,
+        context: &dyn QueryContext,
+    ) -> Result<Option<WorkerOutput>, CallError> {
+        let output = with_input(content, payload_id, context, |input| {
+            into_result(self.object.scan(input))
+        })?;
+        if output.response.is_empty() && output.extracted.is_empty() {
+            return Ok(None);
+        }
+        let envelope: WorkerEnvelope = parse(output.response, "worker response")?;
+        let extracted = output
+            .extracted
+            .into_iter()
+            .map(decode_extracted)
+            .collect::<Result<_, _>>()?;
+        Ok(Some(WorkerOutput {
+            results: envelope.results,
+            errors: envelope.errors.iter().map(|e| e.message().to_owned()).collect(),
+            dispatch_to: envelope.dispatch_to,
+            extracted,
+        }))
+    }
+
+    /// Dispatcher role: names workers for one payload.
+    pub fn get_dispatches(
+        &self,
+        content: &[u8],
+        payload_id: &str,
+        context: &dyn QueryContext,
+    ) -> Result<DispatcherResponse, CallError> {
+        let json = with_input(content, payload_id, context, |input| {
+            into_result(self.object.get_dispatches(input))
+        })?;
+        parse(json, "dispatcher response")
+    }
+
+    /// Archiver role: saves one payload.
+    pub fn archive(
+        &self,
+        content: &[u8],
+        payload_id: &str,
+        context: &dyn QueryContext,
+    ) -> Result<ArchiverResponse, CallError> {
+        let json = with_input(content, payload_id, context, |input| {
+            into_result(self.object.archive(input))
+        })?;
+        parse(json, "archiver response")
+    }
+
+    /// Archiver role: fetches the payload a task names.
+    pub fn get(&self, task: &Value) -> Result<Option<Extracted>, CallError> {
+        let task = task.to_string();
+        let found = into_result(self.object.get(RStr::from(task.as_str())))?;
+        found.into_option().map(decode_extracted).transpose()
+    }
+
+    /// Connector role: saves one finished response.
+    pub fn save(&self, response_json: &str) -> Result<(), CallError> {
+        into_result(self.object.save(response_json.into())).map(drop)
+    }
+
+    /// Decorator role: summarises one finished response.
+    pub fn decorate(&self, response_json: &str) -> Result<DecoratorResponse, CallError> {
+        let json = into_result(self.object.decorate(response_json.into()))?;
+        parse(json, "decorator response")
+    }
+}

@@ -1,0 +1,260 @@
+//! The data a plugin returns and the metadata it reads, mirroring stoQ's data classes.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Metadata of one payload (stoQ's `PayloadMeta`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PayloadMeta {
+    /// Whether destination archivers save this payload.
+    pub should_archive: bool,
+    /// Whether dispatchers and workers see this payload at all. When `false` the payload is
+    /// still listed in the results (and archived), but nothing scans it.
+    pub should_scan: bool,
+    /// Free-form data about the payload, e.g. `{"filename": "a.exe"}`.
+    pub extra_data: Map<String, Value>,
+    /// Workers that must scan this payload.
+    pub dispatch_to: Vec<String>,
+}
+
+impl Default for PayloadMeta {
+    fn default() -> Self {
+        Self {
+            should_archive: true,
+            should_scan: true,
+            extra_data: Map::new(),
+            dispatch_to: Vec::new(),
+        }
+    }
+}
+
+impl PayloadMeta {
+    /// Metadata that sends the payload to these workers (stoQ's `PayloadMeta(dispatch_to=..)`).
+    pub fn dispatch_to<I, S>(workers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            dispatch_to: workers.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets one `extra_data` entry, e.g. `.with_extra("filename", "a.exe")`.
+    #[must_use]
+    pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra_data.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// Metadata of one request (stoQ's `RequestMeta`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RequestMeta {
+    /// Whether destination archivers run for this request.
+    pub archive_payloads: bool,
+    /// Where the request came from.
+    pub source: Option<String>,
+    /// Free-form data about the request.
+    pub extra_data: Map<String, Value>,
+}
+
+impl Default for RequestMeta {
+    fn default() -> Self {
+        Self {
+            archive_payloads: true,
+            source: None,
+            extra_data: Map::new(),
+        }
+    }
+}
+
+/// An error a plugin reports, as a message. The host adds the plugin's name and the payload's
+/// id when it records it in the response.
+///
+/// It converts from any [`std::error::Error`], so `?` works in plugin code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    message: String,
+}
+
+impl Error {
+    /// An error with this message.
+    pub fn msg(message: impl fmt::Display) -> Self {
+        Self {
+            message: message.to_string(),
+        }
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl<E: std::error::Error> From<E> for Error {
+    fn from(err: E) -> Self {
+        let mut message = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self { message }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.message, f)
+    }
+}
+
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.message)
+    }
+}
+
+impl<'de> Deserialize<'de> for Error {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|message| Self { message })
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A payload a worker extracted (stoQ's `ExtractedPayload`). It re-enters the same workflow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractedPayload {
+    /// The bytes. They are handed to the host without a copy.
+    pub content: Vec<u8>,
+    /// Its metadata: `dispatch_to`, `should_scan`, `extra_data` (e.g. a filename).
+    pub payload_meta: PayloadMeta,
+}
+
+impl ExtractedPayload {
+    /// An extracted payload with default metadata.
+    pub fn new(content: impl Into<Vec<u8>>) -> Self {
+        Self::with_meta(content, PayloadMeta::default())
+    }
+
+    /// An extracted payload with this metadata.
+    pub fn with_meta(content: impl Into<Vec<u8>>, payload_meta: PayloadMeta) -> Self {
+        Self {
+            content: content.into(),
+            payload_meta,
+        }
+    }
+}
+
+/// What a worker returns (stoQ's `WorkerResponse`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkerResponse {
+    /// Results, any JSON value; `None` records no key under `workers` (the worker still counts
+    /// as run).
+    pub results: Option<Value>,
+    /// Payloads to scan next.
+    pub extracted: Vec<ExtractedPayload>,
+    /// Errors to record in the response; they do not discard `results`.
+    pub errors: Vec<Error>,
+    /// Workers that must scan the *same* payload next.
+    pub dispatch_to: Vec<String>,
+}
+
+impl WorkerResponse {
+    /// A response carrying these results (stoQ's `WorkerResponse(results)`).
+    pub fn new(results: impl Into<Value>) -> Self {
+        Self {
+            results: Some(results.into()),
+            ..Self::default()
+        }
+    }
+
+    /// A response carrying any serialisable value as its results.
+    pub fn from_serialize(results: &impl Serialize) -> Result<Self> {
+        Ok(Self::new(serde_json::to_value(results)?))
+    }
+
+    /// Adds extracted payloads.
+    #[must_use]
+    pub fn with_extracted(mut self, extracted: impl IntoIterator<Item = ExtractedPayload>) -> Self {
+        self.extracted.extend(extracted);
+        self
+    }
+}
+
+/// What a dispatcher returns (stoQ's `DispatcherResponse`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DispatcherResponse {
+    /// Workers to schedule on the payload.
+    pub plugin_names: Vec<String>,
+    /// Metadata kept per payload under this dispatcher's name, visible to workers.
+    pub meta: Map<String, Value>,
+    /// Errors to record in the response.
+    pub errors: Vec<Error>,
+}
+
+/// What an archiver's `archive` returns (stoQ's `ArchiverResponse`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ArchiverResponse {
+    /// Results recorded under `archivers.<name>`, e.g. where the bytes were saved.
+    pub results: Option<Value>,
+    /// Errors to record in the response.
+    pub errors: Vec<Error>,
+}
+
+/// What a decorator returns (stoQ's `DecoratorResponse`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DecoratorResponse {
+    /// Results recorded under `decorators.<name>`.
+    pub results: Option<Value>,
+    /// Errors to record in the response.
+    pub errors: Vec<Error>,
+}
+
+/// The wire form of a [`WorkerResponse`] without its extracted payloads.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
+#[doc(hidden)]
+pub struct WorkerEnvelope {
+    pub results: Option<Value>,
+    pub errors: Vec<Error>,
+    pub dispatch_to: Vec<String>,
+}
+
+/// Turns bytes into a string for JSON output, the one encoding stoq uses everywhere for bytes
+/// that may not be UTF-8 (file names, strings pulled out of payloads): valid UTF-8 is kept as
+/// is, and each byte that is not part of valid UTF-8 becomes `\xNN` (Python's
+/// `backslashreplace`).
+///
+/// ```
+/// assert_eq!(stoq_plugin_abi::bytes_to_string(b"caf\xc3\xa9"), "café");
+/// assert_eq!(stoq_plugin_abi::bytes_to_string(b"a\xffb"), "a\\xffb");
+/// ```
+pub fn bytes_to_string(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
