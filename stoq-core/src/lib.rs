@@ -1,0 +1,18 @@
+//! The stoq engine, usable without the CLI: find and load plugins ([`Registry`]), scan payloads
+//! with them ([`Engine`]), and get stoQ-compatible responses ([`StoqResponse`]).
+//!
+//! `stoq-core` never writes to stdout and takes bytes, not paths; the `stoq` binary (crate
+//! `host`) owns the command line, input files and output formats.
+
+mod engine;
+pub mod model;
+pub mod options;
+pub mod registry;
+mod time;
+
+pub use engine::{Engine, Settings};
+pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
+pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
+pub use registry::{LoadFailure, PluginEntry, PluginError, Registry};
+pub use stoq_plugin_abi::host::Role;
+pub use stoq_plugin_abi::{PayloadMeta, RequestMeta};

@@ -8,7 +8,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 /// Options the host itself reads; they are never reported as unused.
-const HOST_KEYS: &[&str] = &["required_workers", "timeout", "isolation", "min_stoq_version"];
+const HOST_KEYS: &[&str] = &[
+    "required_workers",
+    "timeout",
+    "isolation",
+    "min_stoq_version",
+];
 
 /// A rejected option: names the plugin, the key and what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]

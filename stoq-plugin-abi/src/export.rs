@@ -13,9 +13,7 @@ use serde_json::{Map, Value, json};
 use crate::config::PluginConfig;
 use crate::ffi::{self, HostApi, NewInstance, PayloadInput, PluginError, PluginInstance_TO};
 use crate::payload::{Payload, Request};
-use crate::plugin::{
-    Archiver, Connector, Decorator, Dispatcher, Plugin, Provider, Sink, Worker,
-};
+use crate::plugin::{Archiver, Connector, Decorator, Dispatcher, Plugin, Provider, Sink, Worker};
 use crate::types::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, Error, ExtractedPayload, Result,
     WorkerEnvelope, WorkerResponse,
@@ -144,7 +142,10 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs `f`, turning an error or a panic into a [`PluginError`].
-fn guard<R>(kind_on_error: u32, f: impl FnOnce() -> Result<R, PluginError>) -> RResult<R, PluginError> {
+fn guard<R>(
+    kind_on_error: u32,
+    f: impl FnOnce() -> Result<R, PluginError>,
+) -> RResult<R, PluginError> {
     let was_in_call = IN_CALL.with(|c| c.replace(true));
     let outcome = panic::catch_unwind(AssertUnwindSafe(f));
     IN_CALL.with(|c| c.set(was_in_call));
@@ -225,8 +226,9 @@ pub fn instantiate<T: Plugin>(
     guard(ffi::ERROR_CONFIG, || {
         let parsed: InstanceConfig =
             serde_json::from_str(config.as_str()).map_err(|e| failed(e.into()))?;
-        let mut plugin_config = PluginConfig::new(T::INFO.name, parsed.options, T::INFO.required_workers)
-            .map_err(|e| failed(e.into()))?;
+        let mut plugin_config =
+            PluginConfig::new(T::INFO.name, parsed.options, T::INFO.required_workers)
+                .map_err(|e| failed(e.into()))?;
         let inner = T::new(&mut plugin_config).map_err(failed)?;
         let unused = plugin_config.unused_keys();
         for key in &unused {
@@ -292,7 +294,11 @@ impl<T: Plugin> ffi::PluginInstance for Adapter<T> {
     fn scan(&self, input: PayloadInput<'_>) -> RResult<ffi::WorkerOutput, PluginError> {
         guard(ffi::ERROR_FAILED, || {
             let scan = self.roles.scan.ok_or_else(|| unsupported("worker"))?;
-            let payload = Payload::new(input.content.as_slice(), input.payload_id.as_str(), &input.context);
+            let payload = Payload::new(
+                input.content.as_slice(),
+                input.payload_id.as_str(),
+                &input.context,
+            );
             let request = Request::new(&input.context);
             encode_worker(scan(&self.inner, &payload, &request).map_err(failed)?)
         })
@@ -300,8 +306,15 @@ impl<T: Plugin> ffi::PluginInstance for Adapter<T> {
 
     fn get_dispatches(&self, input: PayloadInput<'_>) -> RResult<RString, PluginError> {
         guard(ffi::ERROR_FAILED, || {
-            let dispatch = self.roles.dispatch.ok_or_else(|| unsupported("dispatcher"))?;
-            let payload = Payload::new(input.content.as_slice(), input.payload_id.as_str(), &input.context);
+            let dispatch = self
+                .roles
+                .dispatch
+                .ok_or_else(|| unsupported("dispatcher"))?;
+            let payload = Payload::new(
+                input.content.as_slice(),
+                input.payload_id.as_str(),
+                &input.context,
+            );
             let request = Request::new(&input.context);
             let response = dispatch(&self.inner, &payload, &request).map_err(failed)?;
             to_json(&response.unwrap_or_default())
@@ -311,7 +324,11 @@ impl<T: Plugin> ffi::PluginInstance for Adapter<T> {
     fn archive(&self, input: PayloadInput<'_>) -> RResult<RString, PluginError> {
         guard(ffi::ERROR_FAILED, || {
             let archive = self.roles.archive.ok_or_else(|| unsupported("archiver"))?;
-            let payload = Payload::new(input.content.as_slice(), input.payload_id.as_str(), &input.context);
+            let payload = Payload::new(
+                input.content.as_slice(),
+                input.payload_id.as_str(),
+                &input.context,
+            );
             let request = Request::new(&input.context);
             let response = archive(&self.inner, &payload, &request).map_err(failed)?;
             to_json(&response.unwrap_or_default())
@@ -338,7 +355,10 @@ impl<T: Plugin> ffi::PluginInstance for Adapter<T> {
 
     fn decorate(&self, response: RStr<'_>) -> RResult<RString, PluginError> {
         guard(ffi::ERROR_FAILED, || {
-            let decorate = self.roles.decorate.ok_or_else(|| unsupported("decorator"))?;
+            let decorate = self
+                .roles
+                .decorate
+                .ok_or_else(|| unsupported("decorator"))?;
             let result = decorate(&self.inner, &parse_json(response)?).map_err(failed)?;
             to_json(&result.unwrap_or_default())
         })

@@ -39,7 +39,8 @@ pub struct PluginModule {
     /// The config hook: builds a plugin instance from its merged options (a JSON document:
     /// `{"plugin_name": .., "options": {..}}`). The host calls it once per plugin name.
     #[sabi(last_prefix_field)]
-    pub instantiate: extern "C" fn(config: RStr<'_>, host: HostApi) -> RResult<NewInstance, PluginError>,
+    pub instantiate:
+        extern "C" fn(config: RStr<'_>, host: HostApi) -> RResult<NewInstance, PluginError>,
 }
 
 impl RootModule for PluginModuleRef {

@@ -132,7 +132,12 @@ fn summarize_layout_error(report: &str) -> String {
             .collect();
         return block.join(" ");
     }
-    lines.iter().find(|l| !l.is_empty()).copied().unwrap_or("").to_owned()
+    lines
+        .iter()
+        .find(|l| !l.is_empty())
+        .copied()
+        .unwrap_or("")
+        .to_owned()
 }
 
 fn version_major(version: &str) -> Option<u32> {
@@ -288,10 +293,18 @@ extern "C" fn host_log(record: LogRecord<'_>) {
     let target = record.target.as_str();
     let message = record.message.as_str();
     match record.level {
-        ffi::LEVEL_ERROR => tracing::error!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
-        ffi::LEVEL_WARN => tracing::warn!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
-        ffi::LEVEL_INFO => tracing::info!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
-        ffi::LEVEL_DEBUG => tracing::debug!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
+        ffi::LEVEL_ERROR => {
+            tracing::error!(target: "stoq::plugin", plugin, plugin_target = target, "{message}")
+        }
+        ffi::LEVEL_WARN => {
+            tracing::warn!(target: "stoq::plugin", plugin, plugin_target = target, "{message}")
+        }
+        ffi::LEVEL_INFO => {
+            tracing::info!(target: "stoq::plugin", plugin, plugin_target = target, "{message}")
+        }
+        ffi::LEVEL_DEBUG => {
+            tracing::debug!(target: "stoq::plugin", plugin, plugin_target = target, "{message}")
+        }
         _ => tracing::trace!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
     }
 }
@@ -345,7 +358,10 @@ fn into_result<T>(r: RResult<T, PluginError>) -> Result<T, CallError> {
     r.into_result().map_err(CallError::from)
 }
 
-fn parse<T: serde::de::DeserializeOwned + Default>(json: RString, what: &str) -> Result<T, CallError> {
+fn parse<T: serde::de::DeserializeOwned + Default>(
+    json: RString,
+    what: &str,
+) -> Result<T, CallError> {
     if json.is_empty() {
         return Ok(T::default());
     }
@@ -454,7 +470,11 @@ impl Instance {
             .collect::<Result<_, _>>()?;
         Ok(Some(WorkerOutput {
             results: envelope.results,
-            errors: envelope.errors.iter().map(|e| e.message().to_owned()).collect(),
+            errors: envelope
+                .errors
+                .iter()
+                .map(|e| e.message().to_owned())
+                .collect(),
             dispatch_to: envelope.dispatch_to,
             extracted,
         }))

@@ -96,9 +96,8 @@ impl<'a> Payload<'a> {
     /// Results that other workers recorded on this payload so far, by worker name. A worker sees
     /// the results of each of its `required_workers` here (stoQ's `payload.results.workers`).
     pub fn worker_results(&self) -> &Map<String, Value> {
-        self.results.get_or_init(|| {
-            fetch(self.context, ffi::CONTEXT_WORKER_RESULTS).unwrap_or_default()
-        })
+        self.results
+            .get_or_init(|| fetch(self.context, ffi::CONTEXT_WORKER_RESULTS).unwrap_or_default())
     }
 
     /// The results one worker recorded on this payload, deserialised.
@@ -109,9 +108,8 @@ impl<'a> Payload<'a> {
     /// Dispatch metadata attached to this payload, by dispatcher name (stoQ's
     /// `payload.dispatch_meta`).
     pub fn dispatch_meta(&self) -> &Map<String, Value> {
-        self.dispatch_meta.get_or_init(|| {
-            fetch(self.context, ffi::CONTEXT_DISPATCH_META).unwrap_or_default()
-        })
+        self.dispatch_meta
+            .get_or_init(|| fetch(self.context, ffi::CONTEXT_DISPATCH_META).unwrap_or_default())
     }
 
     /// The workers that already ran on this payload.

@@ -6,8 +6,8 @@ use serde_json::Value;
 use crate::config::PluginConfig;
 use crate::payload::{Payload, Request};
 use crate::types::{
-    ArchiverResponse, DecoratorResponse, DispatcherResponse, ExtractedPayload, PayloadMeta,
-    Result, WorkerResponse,
+    ArchiverResponse, DecoratorResponse, DispatcherResponse, ExtractedPayload, PayloadMeta, Result,
+    WorkerResponse,
 };
 
 /// What a plugin says about itself. The library carries it, so a bare library file dropped
@@ -153,12 +153,20 @@ pub struct Sink<'a> {
 impl Sink<'_> {
     /// Queues a payload; blocks while the host's queue is full. `false`: stop providing.
     pub fn put_payload(&self, content: Vec<u8>, meta: &PayloadMeta) -> bool {
-        self.put(crate::ffi::ITEM_PAYLOAD, content, serde_json::to_string(meta))
+        self.put(
+            crate::ffi::ITEM_PAYLOAD,
+            content,
+            serde_json::to_string(meta),
+        )
     }
 
     /// Queues a task for the source archivers (stoQ's `{archiver_name: task_meta}`).
     pub fn put_task(&self, task: &Value) -> bool {
-        self.put(crate::ffi::ITEM_TASK, Vec::new(), serde_json::to_string(task))
+        self.put(
+            crate::ffi::ITEM_TASK,
+            Vec::new(),
+            serde_json::to_string(task),
+        )
     }
 
     fn put(&self, kind: u8, content: Vec<u8>, json: serde_json::Result<String>) -> bool {

@@ -56,8 +56,15 @@ pub fn digests(content: &[u8], sha512: bool) -> serde_json::Map<String, serde_js
 }
 
 impl Worker for Hash {
-    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<Option<WorkerResponse>> {
-        Ok(Some(WorkerResponse::new(digests(payload.content(), self.sha512))))
+    fn scan(
+        &self,
+        payload: &Payload<'_>,
+        _request: &Request<'_>,
+    ) -> Result<Option<WorkerResponse>> {
+        Ok(Some(WorkerResponse::new(digests(
+            payload.content(),
+            self.sha512,
+        ))))
     }
 }
 
@@ -76,7 +83,11 @@ mod tests {
             d["sha256"],
             "5cac4f980fedc3d3f1f99b4be3472c9b30d56523e632d151237ec9309048bda9"
         );
-        assert!(d["sha512"].as_str().is_some_and(|s| s.starts_with("015e6d23") && s.ends_with("c24f77e0")));
+        assert!(
+            d["sha512"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("015e6d23") && s.ends_with("c24f77e0"))
+        );
     }
 
     #[test]

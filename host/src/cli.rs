@@ -1,0 +1,114 @@
+//! The command line, with stoQ's flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Exit status:
+  0  the scan ran; errors of plugins (failures, panics, missing plugins) are in the response
+  2  usage, configuration or input error (nothing was scanned)
+
+Plugin directories are searched in this order, and the first plugin found under a name wins:
+  1. --plugin-dir DIR (repeatable)
+  2. $STOQ_PLUGIN_DIR (a path list, like $PATH)
+  3. plugin_dirs in the [core] section of --config-file
+  4. the `plugins` folder next to the stoq executable
+
+Examples:
+  stoq scan sample.exe -s hash
+  stoq scan sample.eml -a hash --plugin-opts hash:sha512=true
+  cat sample | stoq scan - -a hash --format ndjson
+  stoq list";
+
+/// stoq: scan payloads with plugins (a Rust re-creation of stoQ).
+#[derive(Debug, Parser)]
+#[command(name = "stoq", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan one file (or stdin) and print the response.
+    Scan(ScanArgs),
+    /// List every plugin found, and every file that failed to load.
+    List(ListArgs),
+}
+
+/// Where plugins and configuration come from.
+#[derive(Debug, Args)]
+pub struct PluginSource {
+    /// A directory of plugin libraries (repeatable; searched first).
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+
+    /// The global config file (TOML): a [core] section and one [NAME] section of options per plugin.
+    #[arg(long, value_name = "FILE", env = "STOQ_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// A plugin option, NAME:KEY=VALUE (repeatable; wins over every config file).
+    #[arg(long = "plugin-opts", value_name = "NAME:KEY=VALUE", num_args = 1..)]
+    pub plugin_opts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// stoQ's indented JSON.
+    Json,
+    /// One compact JSON response per line.
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The file to scan; `-` or nothing reads stdin.
+    #[arg(value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Workers for the root payload only.
+    #[arg(short = 's', long = "start-dispatch", value_name = "WORKER", num_args = 1.., value_delimiter = ',')]
+    pub start_dispatch: Vec<String>,
+
+    /// Workers for every payload, extracted ones included.
+    #[arg(short = 'a', long = "always-dispatch", value_name = "WORKER", num_args = 1.., value_delimiter = ',')]
+    pub always_dispatch: Vec<String>,
+
+    /// Dispatcher plugins that pick workers for each payload.
+    #[arg(short = 'R', long = "dispatchers", value_name = "DISPATCHER", num_args = 1.., value_delimiter = ',')]
+    pub dispatchers: Vec<String>,
+
+    /// A payload this many extractions below the root is listed but not scanned [default: 10].
+    #[arg(long, value_name = "N")]
+    pub max_recursion: Option<u32>,
+
+    /// The request's source (request_meta.source).
+    #[arg(long, value_name = "SOURCE")]
+    pub request_source: Option<String>,
+
+    /// Extra request metadata, KEY=VALUE (repeatable; `true`/`false` become booleans).
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
+    pub request_extra: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub plugins: PluginSource,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub plugins: PluginSource,
+}

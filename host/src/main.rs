@@ -1,0 +1,36 @@
+//! `stoq`: the command-line host. It turns flags and files into a [`stoq_core::Engine`] and
+//! prints responses; everything about scanning lives in `stoq-core`.
+
+mod cli;
+mod commands;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    setup::init_logging(cli.verbose);
+    let outcome = match &cli.command {
+        cli::Command::Scan(args) => commands::scan(args),
+        cli::Command::List(args) => commands::list(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // A closed stdout (e.g. `stoq scan x | head`) is not an error.
+            if err
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return ExitCode::SUCCESS;
+            }
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("stoq: error: {err:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

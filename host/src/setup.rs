@@ -1,0 +1,84 @@
+//! Turning flags, environment and config files into a registry and engine settings.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use stoq_core::{ConfigFile, Options, Registry};
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::PluginSource;
+
+/// Logs go to stderr: warnings by default, more with `-v`; `RUST_LOG` overrides.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .init();
+}
+
+/// The global config file, if one was given.
+pub fn config_file(source: &PluginSource) -> Result<ConfigFile> {
+    match &source.config_file {
+        Some(path) => Ok(ConfigFile::load(path)?),
+        None => Ok(ConfigFile::default()),
+    }
+}
+
+/// Plugin directories in search order (see `stoq --help`), without repeats.
+pub fn plugin_dirs(source: &PluginSource, config: &ConfigFile) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = source.plugin_dirs.clone();
+    if let Some(env) = std::env::var_os("STOQ_PLUGIN_DIR") {
+        dirs.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
+    }
+    dirs.extend(config.core.plugin_dirs.iter().cloned());
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.canonicalize().ok())
+        .and_then(|exe| exe.parent().map(|p| p.join("plugins")))
+        && exe_dir.is_dir()
+    {
+        dirs.push(exe_dir);
+    }
+    let mut seen = HashSet::new();
+    dirs.retain(|dir| seen.insert(dir.canonicalize().unwrap_or_else(|_| dir.clone())));
+    dirs
+}
+
+/// Loads every plugin, with options from the config file and `--plugin-opts`.
+pub fn registry(source: &PluginSource, config: &ConfigFile) -> Result<Registry> {
+    let mut overrides: BTreeMap<String, Options> = config.plugin_options.clone();
+    let cli = stoq_core::options::parse_plugin_opts(&source.plugin_opts)?;
+    for (name, options) in cli {
+        overrides.entry(name).or_default().extend(options);
+    }
+    let dirs = plugin_dirs(source, config);
+    tracing::debug!(?dirs, "plugin directories");
+    Ok(Registry::discover(&dirs, overrides))
+}
+
+/// Parses `--request-extra KEY=VALUE` items.
+pub fn request_extra(items: &[String]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    items
+        .iter()
+        .map(|item| {
+            let (key, value) = item
+                .split_once('=')
+                .with_context(|| format!("invalid --request-extra `{item}`: expected KEY=VALUE"))?;
+            let value = match value.to_ascii_lowercase().as_str() {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                _ => serde_json::Value::String(value.to_owned()),
+            };
+            Ok((key.to_owned(), value))
+        })
+        .collect()
+}

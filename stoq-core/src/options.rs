@@ -1,0 +1,188 @@
+//! Option values and the files and flags they come from.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Option values of one plugin, by key.
+pub type Options = Map<String, Value>;
+
+/// A bad configuration file or flag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A `--plugin-opts` item is not `NAME:KEY=VALUE`.
+    #[error("invalid --plugin-opts `{0}`: expected NAME:KEY=VALUE")]
+    PluginOpt(String),
+    /// The config file cannot be read or parsed.
+    #[error("config file {path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line when known.
+        message: String,
+    },
+}
+
+fn toml_to_json(value: toml::Value) -> Value {
+    // TOML values always have a JSON form (datetimes become strings).
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// Parses a TOML table body (a plugin's built-in default options).
+pub fn parse_toml_table(text: &str) -> Result<Options, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    Ok(table
+        .into_iter()
+        .map(|(k, v)| (k, toml_to_json(v)))
+        .collect())
+}
+
+/// Parses the TOML file beside a plugin library: option defaults in an `[options]` table.
+pub fn parse_plugin_file(text: &str) -> Result<Options, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct PluginFile {
+        #[serde(default)]
+        options: toml::Table,
+    }
+    let file: PluginFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    Ok(file
+        .options
+        .into_iter()
+        .map(|(k, v)| (k, toml_to_json(v)))
+        .collect())
+}
+
+/// Parses `--plugin-opts` items (`NAME:KEY=VALUE`) into options by plugin name. Values stay
+/// strings; the plugin's typed getters convert them.
+pub fn parse_plugin_opts(items: &[String]) -> Result<BTreeMap<String, Options>, ConfigError> {
+    let mut out: BTreeMap<String, Options> = BTreeMap::new();
+    for item in items {
+        let (name, rest) = item
+            .split_once(':')
+            .ok_or_else(|| ConfigError::PluginOpt(item.clone()))?;
+        let (key, value) = rest
+            .split_once('=')
+            .ok_or_else(|| ConfigError::PluginOpt(item.clone()))?;
+        if name.trim().is_empty() || key.trim().is_empty() {
+            return Err(ConfigError::PluginOpt(item.clone()));
+        }
+        out.entry(name.trim().to_owned())
+            .or_default()
+            .insert(key.trim().to_owned(), Value::String(value.to_owned()));
+    }
+    Ok(out)
+}
+
+/// The `[core]` section of the global config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoreConfig {
+    /// Plugin directories, searched after `--plugin-dir` and `STOQ_PLUGIN_DIR`. Relative paths
+    /// are relative to the config file.
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Workers for every payload.
+    pub always_dispatch: Vec<String>,
+    /// Dispatcher plugins.
+    pub dispatchers: Vec<String>,
+    /// Maximum extraction depth.
+    pub max_recursion: Option<u32>,
+    /// Maximum depth of a `required_workers` chain.
+    pub max_required_worker_depth: Option<u32>,
+}
+
+/// The global config file: `[core]` settings and one `[NAME]` table of options per plugin.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigFile {
+    /// The `[core]` section.
+    pub core: CoreConfig,
+    /// Options by plugin name.
+    pub plugin_options: BTreeMap<String, Options>,
+}
+
+impl ConfigFile {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let err = |message: String| ConfigError::File {
+            path: path.to_owned(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let mut config = Self::parse(&text).map_err(err)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for dir in &mut config.core.plugin_dirs {
+            if dir.is_relative() {
+                *dir = base.join(&*dir);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Parses the text of a config file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+        let core = match table.remove("core") {
+            Some(value) => CoreConfig::deserialize(value).map_err(|e| format!("[core]: {e}"))?,
+            None => CoreConfig::default(),
+        };
+        let mut plugin_options = BTreeMap::new();
+        for (name, value) in table {
+            let toml::Value::Table(options) = value else {
+                return Err(format!(
+                    "`{name}` must be a table of plugin options ([{name}]), or go in [core]"
+                ));
+            };
+            plugin_options.insert(
+                name,
+                options
+                    .into_iter()
+                    .map(|(k, v)| (k, toml_to_json(v)))
+                    .collect(),
+            );
+        }
+        Ok(Self {
+            core,
+            plugin_options,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_opts_split_at_first_colon_and_equals() {
+        let opts = parse_plugin_opts(&["yara:rules=a:b=c".into(), "hash:sha512=true".into()])
+            .expect("valid");
+        assert_eq!(opts["yara"]["rules"], "a:b=c");
+        assert_eq!(opts["hash"]["sha512"], "true");
+        assert!(parse_plugin_opts(&["nokey".into()]).is_err());
+        assert!(parse_plugin_opts(&[":k=v".into()]).is_err());
+    }
+
+    #[test]
+    fn config_file_has_core_and_plugin_sections() {
+        let c = ConfigFile::parse(
+            "[core]\nmax_recursion = 3\nalways_dispatch = [\"hash\"]\n[hash]\nsha512 = true\n",
+        )
+        .expect("valid");
+        assert_eq!(c.core.max_recursion, Some(3));
+        assert_eq!(c.plugin_options["hash"]["sha512"], true);
+        let err = ConfigFile::parse("[core]\nmax_recursoin = 3\n").expect_err("typo");
+        assert!(err.contains("max_recursoin"), "{err}");
+        let err = ConfigFile::parse("[core\n").expect_err("syntax");
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn plugin_file_keeps_options_and_rejects_stray_keys() {
+        assert_eq!(
+            parse_plugin_file("[options]\nsha512 = true\n").expect("valid")["sha512"],
+            true
+        );
+        assert!(parse_plugin_file("sha512 = true\n").is_err());
+    }
+}

@@ -1,0 +1,267 @@
+//! Finding, loading and configuring plugins.
+//!
+//! Every library file in the plugin directories is loaded and checked; a file that is not a
+//! valid plugin becomes a [`LoadFailure`] naming the file and the reason, and the others load
+//! regardless. A plugin is instantiated (its config hook runs) the first time it is needed.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Map, Value};
+use stoq_plugin_abi::host::{Instance, Library, Manifest, Role};
+
+use crate::options::{self, Options};
+
+/// A file that was not loaded as a plugin, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadFailure {
+    /// The file (or directory) concerned.
+    pub path: PathBuf,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+impl std::fmt::Display for LoadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+/// Why a plugin could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    /// No plugin of that name was found.
+    #[error("no plugin named `{0}` was found in the plugin directories")]
+    NotFound(String),
+    /// The plugin exists but lacks the role it was asked for.
+    #[error("plugin `{name}` is not a {role} (its roles: {roles})")]
+    WrongRole {
+        /// The plugin.
+        name: String,
+        /// The role asked for.
+        role: &'static str,
+        /// The roles it has.
+        roles: String,
+    },
+    /// Its config hook rejected the options, or it failed to start.
+    #[error("plugin `{name}` failed to start: {message}")]
+    Instantiate {
+        /// The plugin.
+        name: String,
+        /// The plugin's message.
+        message: String,
+    },
+}
+
+/// One discovered plugin.
+pub struct PluginEntry {
+    library: Library,
+    /// Options from the TOML file beside the library.
+    file_options: Options,
+    /// Built-in defaults from the manifest.
+    default_options: Options,
+    instance: OnceLock<Result<Arc<Instance>, PluginError>>,
+}
+
+impl PluginEntry {
+    /// The library's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        self.library.manifest()
+    }
+
+    /// The library file.
+    pub fn path(&self) -> &Path {
+        self.library.path()
+    }
+
+    /// Whether the plugin has `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.manifest().roles.contains(&role)
+    }
+}
+
+/// Every plugin found, by name, plus every file that failed to load.
+pub struct Registry {
+    plugins: BTreeMap<String, PluginEntry>,
+    failures: Vec<LoadFailure>,
+    /// Options from the global config file and the command line, by plugin name, merged
+    /// (command line wins).
+    overrides: BTreeMap<String, Options>,
+}
+
+/// Is `path` a shared library by its file name on this platform?
+fn is_library(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()) == Some(std::env::consts::DLL_EXTENSION)
+}
+
+/// Library files in `dir` and in its immediate subdirectories (a plugin may sit in its own
+/// folder with its TOML file), sorted by path.
+fn library_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if let Ok(inner) = fs::read_dir(&path) {
+                files.extend(
+                    inner
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.is_file() && is_library(p)),
+                );
+            }
+        } else if is_library(&path) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn empty() -> Self {
+        Self {
+            plugins: BTreeMap::new(),
+            failures: Vec::new(),
+            overrides: BTreeMap::new(),
+        }
+    }
+
+    /// Loads every plugin library found in `dirs`, in order: when two libraries carry the same
+    /// plugin name, the first one found wins and the other is reported. `overrides` are option
+    /// values by plugin name that take precedence over the plugin's own TOML file and defaults.
+    pub fn discover(dirs: &[PathBuf], overrides: BTreeMap<String, Options>) -> Self {
+        let mut registry = Self {
+            overrides,
+            ..Self::empty()
+        };
+        for dir in dirs {
+            match library_files(dir) {
+                Ok(files) => {
+                    for file in files {
+                        registry.load_file(&file);
+                    }
+                }
+                Err(e) => registry.failures.push(LoadFailure {
+                    path: dir.clone(),
+                    reason: format!("cannot read plugin directory: {e}"),
+                }),
+            }
+        }
+        registry
+    }
+
+    /// Loads one library file into the registry, recording a failure if it is not a usable
+    /// plugin.
+    pub fn load_file(&mut self, path: &Path) {
+        if let Err(reason) = self.try_load(path) {
+            tracing::warn!(path = %path.display(), "plugin not loaded: {reason}");
+            self.failures.push(LoadFailure {
+                path: path.to_owned(),
+                reason,
+            });
+        }
+    }
+
+    fn try_load(&mut self, path: &Path) -> Result<(), String> {
+        let library = Library::load(path).map_err(|e| {
+            if !e.detail.is_empty() {
+                tracing::debug!(path = %path.display(), "full loader report:\n{}", e.detail);
+            }
+            e.reason
+        })?;
+        let name = library.manifest().name.clone();
+        if let Some(existing) = self.plugins.get(&name) {
+            return Err(format!(
+                "duplicate plugin name `{name}`: already loaded from {}; this file is ignored",
+                existing.path().display()
+            ));
+        }
+        let default_options = options::parse_toml_table(&library.manifest().default_options)
+            .map_err(|e| format!("plugin `{name}` has invalid built-in default options: {e}"))?;
+        let toml_path = path.with_extension("toml");
+        let file_options = if toml_path.is_file() {
+            let text = fs::read_to_string(&toml_path)
+                .map_err(|e| format!("cannot read {}: {e}", toml_path.display()))?;
+            options::parse_plugin_file(&text)
+                .map_err(|e| format!("invalid options file {}: {e}", toml_path.display()))?
+        } else {
+            Options::new()
+        };
+        tracing::debug!(plugin = %name, path = %path.display(), "plugin loaded");
+        self.plugins.insert(
+            name,
+            PluginEntry {
+                library,
+                file_options,
+                default_options,
+                instance: OnceLock::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Every loaded plugin, by name.
+    pub fn plugins(&self) -> impl Iterator<Item = (&str, &PluginEntry)> {
+        self.plugins.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// One plugin by name.
+    pub fn get(&self, name: &str) -> Option<&PluginEntry> {
+        self.plugins.get(name)
+    }
+
+    /// Every file that failed to load.
+    pub fn failures(&self) -> &[LoadFailure] {
+        &self.failures
+    }
+
+    /// The merged options of a plugin: command line, then global config, then the TOML file
+    /// beside the library, then the built-in defaults.
+    pub fn options(&self, name: &str) -> Option<Map<String, Value>> {
+        let entry = self.plugins.get(name)?;
+        let mut merged = entry.default_options.clone();
+        merged.extend(entry.file_options.clone());
+        if let Some(overrides) = self.overrides.get(name) {
+            merged.extend(overrides.clone());
+        }
+        Some(merged)
+    }
+
+    /// The instance of plugin `name` with `role`, created on first use.
+    pub fn instance(&self, name: &str, role: Role) -> Result<Arc<Instance>, PluginError> {
+        let entry = self
+            .plugins
+            .get(name)
+            .ok_or_else(|| PluginError::NotFound(name.to_owned()))?;
+        if !entry.has_role(role) {
+            return Err(PluginError::WrongRole {
+                name: name.to_owned(),
+                role: role.as_str(),
+                roles: entry
+                    .manifest()
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        entry
+            .instance
+            .get_or_init(|| {
+                let options = self.options(name).unwrap_or_default();
+                let _span = tracing::debug_span!("instantiate", plugin = name).entered();
+                entry
+                    .library
+                    .instantiate(&options)
+                    .map(Arc::new)
+                    .map_err(|e| PluginError::Instantiate {
+                        name: name.to_owned(),
+                        message: e.message,
+                    })
+            })
+            .clone()
+    }
+}
