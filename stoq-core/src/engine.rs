@@ -214,8 +214,19 @@ impl<'e> RequestState<'e> {
 
     /// Schedules a payload that just entered the request: `extra` (start dispatch for roots),
     /// always dispatch, its own `dispatch_to`, and what the dispatchers name.
+    /// A payload `max_recursion` or more extractions deep is listed but not scanned.
     fn schedule_new(&mut self, idx: usize, extra: &[String]) {
         if !self.payloads[idx].results.payload_meta.should_scan {
+            return;
+        }
+        let depth = self.payloads[idx].results.depth;
+        let max = self.settings().max_recursion;
+        if depth >= max {
+            self.error(
+                format!("Final worker round ({max}) reached, unable to process payload: it is {depth} extractions deep and max_recursion is {max}"),
+                None,
+                Some(idx),
+            );
             return;
         }
         let mut names: Vec<String> = extra.to_vec();
@@ -395,15 +406,6 @@ impl<'e> RequestState<'e> {
         let results = &mut self.payloads[idx].results;
         results.extracted_from.push(parent_id);
         results.extracted_by.push(worker.to_owned());
-        let max = self.settings().max_recursion;
-        if depth >= max {
-            self.error(
-                format!("Final worker round ({max}) reached, unable to process payload: it is {depth} extractions deep and max_recursion is {max}"),
-                None,
-                Some(idx),
-            );
-            return;
-        }
         self.schedule_new(idx, &[]);
     }
 

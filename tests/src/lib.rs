@@ -1,1 +1,164 @@
+//! Helpers for the end-to-end tests: where `cargo xtask test` put the binary, the plugins and the
+//! fixtures, and how to run `stoq` and read its response.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// Paths prepared by `cargo xtask test`.
+pub struct Env {
+    /// The `stoq` binary.
+    pub stoq: PathBuf,
+    /// The bundled plugins (`plugins/` next to the binary).
+    pub bundled_dir: PathBuf,
+    /// The test plugins.
+    pub test_dir: PathBuf,
+    /// A plugin built against a fake `stoq-plugin-abi` 2.0.0.
+    pub abi_v2: PathBuf,
+    /// A shared library without the stoq entry symbol.
+    pub not_a_plugin: PathBuf,
+    /// The third-party example plugin, built outside the workspace.
+    pub example: PathBuf,
+}
+
+fn var(name: &str) -> PathBuf {
+    let value = std::env::var_os(name).unwrap_or_else(|| {
+        panic!("{name} is not set: run the end-to-end tests with `cargo xtask test`, which builds the plugins and fixtures first")
+    });
+    let path = PathBuf::from(value);
+    assert!(
+        path.exists(),
+        "{name} points to {}, which does not exist",
+        path.display()
+    );
+    path
+}
+
+/// The prepared paths.
+pub fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| Env {
+        stoq: var("STOQ_BIN"),
+        bundled_dir: var("STOQ_BUNDLED_PLUGIN_DIR"),
+        test_dir: var("STOQ_TEST_PLUGIN_DIR"),
+        abi_v2: var("STOQ_FIXTURE_ABI_V2"),
+        not_a_plugin: var("STOQ_FIXTURE_NOT_A_PLUGIN"),
+        example: var("STOQ_EXAMPLE_PLUGIN"),
+    })
+}
+
+/// The file name a plugin library gets on this platform, e.g. `libx.so`.
+pub fn library_name(stem: &str) -> String {
+    format!(
+        "{}{stem}{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
+/// A `stoq` command with a clean environment (no inherited plugin dir or config file).
+pub fn stoq() -> Command {
+    let mut cmd = Command::new(&env().stoq);
+    cmd.env_remove("STOQ_PLUGIN_DIR")
+        .env_remove("STOQ_CONFIG_FILE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `stoq` with `args`.
+pub fn run(args: &[&str]) -> Output {
+    stoq().args(args).output().expect("stoq runs")
+}
+
+/// The stderr of a run, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs `stoq` and parses its stdout as one JSON document, asserting exit status 0.
+pub fn json(args: &[&str]) -> Value {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "stoq {args:?} failed with {}:\n{}",
+        output.status,
+        stderr(&output)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stoq {args:?} printed invalid JSON ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// Runs `stoq scan` with the test plugins available.
+pub fn scan(file: &Path, args: &[&str]) -> Value {
+    let file = file.to_str().expect("UTF-8 temp path");
+    let test_dir = env().test_dir.to_str().expect("UTF-8 path");
+    let mut all = vec!["scan", file, "--plugin-dir", test_dir];
+    all.extend_from_slice(args);
+    json(&all)
+}
+
+/// A temporary directory holding `The quick brown fox` as `fox.txt`.
+pub struct Sample {
+    /// The directory (deleted on drop).
+    pub dir: tempfile::TempDir,
+    /// The file.
+    pub path: PathBuf,
+}
+
+/// `The quick brown fox` (19 bytes, no newline) in `fox.txt`.
+pub fn fox() -> Sample {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("fox.txt");
+    std::fs::write(&path, b"The quick brown fox").expect("write sample");
+    Sample { dir, path }
+}
+
+/// A temporary plugin directory holding copies of `libraries` (under their own names).
+pub fn plugin_dir(libraries: &[&Path]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for lib in libraries {
+        std::fs::copy(lib, dir.path().join(lib.file_name().expect("file name"))).expect("copy");
+    }
+    dir
+}
+
+/// A test plugin's library, by crate stem (e.g. `stoq_test_simple_worker`).
+pub fn test_plugin(stem: &str) -> PathBuf {
+    env().test_dir.join(library_name(stem))
+}
+
+/// A bundled plugin's library, by crate stem (e.g. `stoq_plugin_hash`).
+pub fn bundled_plugin(stem: &str) -> PathBuf {
+    env().bundled_dir.join(library_name(stem))
+}
+
+/// The result entry of a payload by index.
+pub fn workers_run(result: &Value) -> Vec<String> {
+    result["plugins_run"]["workers"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `error` texts of a response.
+pub fn errors(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["error"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,1 +1,32 @@
-fn main() {}
+//! `cargo xtask`: the project's automation.
+//!
+//! - `build-plugins [--release]`: builds the `stoq` binary and every bundled plugin in one cargo
+//!   invocation and lays out `target/<profile>/plugins/` next to the binary, so
+//!   `target/<profile>/stoq scan FILE -s hash` works with no flags. Test plugins go to
+//!   `target/<profile>/test-plugins/`, out of the user-facing folder.
+//! - `test [--no-lint]`: formatting and clippy checks, then builds everything once (plugins,
+//!   test plugins, the incompatible-ABI fixtures, the third-party example) and runs the whole
+//!   test suite against those builds.
+//! - `bench`: release builds, then the benchmarks (results are printed as ratios).
+
+mod build;
+
+use anyhow::{Result, bail};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    match args.first().map(String::as_str) {
+        Some("build-plugins") => {
+            let built = build::build_workspace(flag("--release"))?;
+            println!("stoq: {}", built.stoq.display());
+            println!("plugins: {}", built.plugin_dir.display());
+            Ok(())
+        }
+        Some("test") => build::test(!flag("--no-lint"), &args[1..]),
+        Some("bench") => build::bench(),
+        _ => bail!(
+            "usage: cargo xtask <build-plugins [--release] | test [--no-lint] [-- TEST-ARGS] | bench>"
+        ),
+    }
+}

@@ -5,6 +5,8 @@
 //! `RootModule::load_from_*`, which caches one module per type and would hand back the first
 //! plugin for every path. Libraries are never unloaded (abi_stable leaks them by design).
 
+mod elf;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -153,6 +155,7 @@ impl Library {
             reason,
             detail,
         };
+        elf::check(path).map_err(|reason| fail(reason, String::new()))?;
         let header = lib_header_from_path(path).map_err(|e| {
             let detail = e.to_string();
             let reason = match &e {

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `stoq` binary, real plugin libraries loaded through the ABI.
+//! Run them with `cargo xtask test`, which builds everything they use once.
+
+mod cli;
+mod dispatch;
+mod errors;
+mod loading;
+mod options;
+mod scan;
+mod third_party;

@@ -1,0 +1,41 @@
+//! stoQ's `simple_dispatcher` test plugin: dispatches every payload to `workers` (default
+//! `dummy_worker`) with meta `{"test_key": "Useful metadata info"}`.
+
+use stoq_plugin_abi::prelude::*;
+
+/// The dispatcher.
+pub struct SimpleDispatcher {
+    workers: Vec<String>,
+}
+
+impl Plugin for SimpleDispatcher {
+    const INFO: PluginInfo = PluginInfo::new("simple_dispatcher", env!("CARGO_PKG_VERSION"))
+        .description("Dispatches to the configured workers");
+
+    fn new(config: &mut PluginConfig) -> Result<Self> {
+        Ok(Self {
+            workers: config
+                .get_list("workers")?
+                .unwrap_or_else(|| vec!["dummy_worker".into()]),
+        })
+    }
+}
+
+impl Dispatcher for SimpleDispatcher {
+    fn get_dispatches(
+        &self,
+        _payload: &Payload<'_>,
+        _request: &Request<'_>,
+    ) -> Result<Option<DispatcherResponse>> {
+        let mut response = DispatcherResponse {
+            plugin_names: self.workers.clone(),
+            ..DispatcherResponse::default()
+        };
+        response
+            .meta
+            .insert("test_key".into(), "Useful metadata info".into());
+        Ok(Some(response))
+    }
+}
+
+stoq_plugin_abi::export_plugin!(SimpleDispatcher => dispatcher);

@@ -1,0 +1,277 @@
+//! Building with cargo and laying out the results.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, ensure};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repository root")
+        .to_owned()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    ensure!(status.success(), "{cmd:?} failed ({status})");
+    Ok(())
+}
+
+/// One build artifact reported by cargo.
+struct Artifact {
+    manifest_path: PathBuf,
+    kinds: Vec<String>,
+    filenames: Vec<PathBuf>,
+    executable: Option<PathBuf>,
+}
+
+/// Runs `cargo build` with JSON messages and returns the artifacts it reports.
+fn build(args: &[&str]) -> Result<Vec<Artifact>> {
+    let mut cmd = cargo();
+    cmd.arg("build")
+        .arg("--message-format=json-render-diagnostics")
+        .args(args)
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().with_context(|| format!("cannot run {cmd:?}"))?;
+    let stdout = child.stdout.take().context("cargo's stdout")?;
+    let mut artifacts = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let message: Value = serde_json::from_str(&line?).unwrap_or(Value::Null);
+        if message["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        artifacts.push(Artifact {
+            manifest_path: PathBuf::from(message["manifest_path"].as_str().unwrap_or_default()),
+            kinds: strings(&message["target"]["kind"]),
+            filenames: strings(&message["filenames"])
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            executable: message["executable"].as_str().map(PathBuf::from),
+        });
+    }
+    let status = child.wait()?;
+    ensure!(status.success(), "cargo build {} failed", args.join(" "));
+    Ok(artifacts)
+}
+
+/// The shared libraries among an artifact's files.
+fn libraries(artifact: &Artifact) -> impl Iterator<Item = &PathBuf> {
+    artifact.filenames.iter().filter(|f| {
+        artifact.kinds.iter().any(|k| k == "cdylib")
+            && f.extension().and_then(|e| e.to_str()) == Some(std::env::consts::DLL_EXTENSION)
+    })
+}
+
+/// Copies `files` into a fresh `dir`.
+fn lay_out(dir: &Path, files: &[PathBuf]) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    for file in files {
+        let name = file.file_name().context("library file name")?;
+        std::fs::copy(file, dir.join(name))
+            .with_context(|| format!("cannot copy {} to {}", file.display(), dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Workspace members under `plugins/` and `tests/plugins/`, from `cargo metadata`.
+fn plugin_packages() -> Result<(Vec<String>, Vec<String>)> {
+    let output = cargo()
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()?;
+    ensure!(output.status.success(), "cargo metadata failed");
+    let metadata: Value = serde_json::from_slice(&output.stdout)?;
+    let (mut bundled, mut test) = (Vec::new(), Vec::new());
+    let plugins = root().join("plugins");
+    let test_plugins = root().join("tests").join("plugins");
+    for package in metadata["packages"].as_array().context("packages")? {
+        let manifest = Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        let name = package["name"].as_str().unwrap_or_default().to_owned();
+        if manifest.starts_with(&plugins) {
+            bundled.push(name);
+        } else if manifest.starts_with(&test_plugins) {
+            test.push(name);
+        }
+    }
+    Ok((bundled, test))
+}
+
+/// What `build_workspace` produced.
+pub struct Built {
+    pub stoq: PathBuf,
+    pub plugin_dir: PathBuf,
+    pub test_plugin_dir: PathBuf,
+}
+
+/// Builds `stoq`, the bundled plugins and the test plugins in one cargo invocation, and lays
+/// out `plugins/` and `test-plugins/` next to the binary.
+pub fn build_workspace(release: bool) -> Result<Built> {
+    let (bundled, test) = plugin_packages()?;
+    let mut args: Vec<&str> = vec!["-p", "host"];
+    for package in bundled.iter().chain(&test) {
+        args.extend(["-p", package]);
+    }
+    if release {
+        args.push("--release");
+    }
+    let artifacts = build(&args)?;
+    let stoq = artifacts
+        .iter()
+        .find_map(|a| {
+            a.executable
+                .clone()
+                .filter(|e| e.file_stem() == Some("stoq".as_ref()))
+        })
+        .context("cargo did not report the stoq binary")?;
+    let bin_dir = stoq.parent().context("stoq's directory")?.to_owned();
+    let test_root = root().join("tests").join("plugins");
+    let (mut user_libs, mut test_libs) = (Vec::new(), Vec::new());
+    for artifact in &artifacts {
+        let into = if artifact.manifest_path.starts_with(&test_root) {
+            &mut test_libs
+        } else {
+            &mut user_libs
+        };
+        into.extend(libraries(artifact).cloned());
+    }
+    ensure!(!user_libs.is_empty(), "no plugin libraries were built");
+    let plugin_dir = bin_dir.join("plugins");
+    let test_plugin_dir = bin_dir.join("test-plugins");
+    lay_out(&plugin_dir, &user_libs)?;
+    lay_out(&test_plugin_dir, &test_libs)?;
+    Ok(Built {
+        stoq,
+        plugin_dir,
+        test_plugin_dir,
+    })
+}
+
+/// Builds a project outside the workspace (fixtures, the third-party example) into
+/// `target/external` and returns its libraries.
+fn build_external(manifest: &str, release: bool) -> Result<Vec<PathBuf>> {
+    let target = root().join("target").join("external");
+    let manifest = root().join(manifest);
+    let mut args = vec![
+        "--manifest-path",
+        manifest.to_str().context("UTF-8 path")?,
+        "--target-dir",
+        target.to_str().context("UTF-8 path")?,
+        "--locked",
+    ];
+    if release {
+        args.push("--release");
+    }
+    let artifacts = build(&args)?;
+    Ok(artifacts.iter().flat_map(libraries).cloned().collect())
+}
+
+fn find(libs: &[PathBuf], stem: &str) -> Result<PathBuf> {
+    libs.iter()
+        .find(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .is_some_and(|s| s.trim_start_matches("lib") == stem)
+        })
+        .cloned()
+        .with_context(|| format!("library {stem} was not built"))
+}
+
+/// Environment the end-to-end tests and benchmarks read.
+fn test_env(cmd: &mut Command, built: &Built, release: bool) -> Result<()> {
+    let fixtures = build_external("tests/fixtures/Cargo.toml", release)?;
+    let example = build_external("examples/third-party-worker/Cargo.toml", release)?;
+    cmd.env("STOQ_BIN", &built.stoq)
+        .env("STOQ_BUNDLED_PLUGIN_DIR", &built.plugin_dir)
+        .env("STOQ_TEST_PLUGIN_DIR", &built.test_plugin_dir)
+        .env(
+            "STOQ_FIXTURE_ABI_V2",
+            find(&fixtures, "stoq_fixture_abi_v2")?,
+        )
+        .env(
+            "STOQ_FIXTURE_NOT_A_PLUGIN",
+            find(&fixtures, "stoq_fixture_not_a_plugin")?,
+        )
+        .env("STOQ_EXAMPLE_PLUGIN", find(&example, "byte_stats")?)
+        .env_remove("STOQ_PLUGIN_DIR")
+        .env_remove("STOQ_CONFIG_FILE");
+    Ok(())
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+pub fn test(lint: bool, args: &[String]) -> Result<()> {
+    let passthrough: Vec<&String> = args.iter().skip_while(|a| *a != "--").skip(1).collect();
+    if lint {
+        run(cargo().args(["fmt", "--all", "--", "--check"]))
+            .context("formatting differs: run `cargo fmt --all`")?;
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+    }
+    let built = build_workspace(false)?;
+    let mut cmd = cargo();
+    if has_nextest() {
+        cmd.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--locked",
+            "--no-fail-fast",
+        ]);
+    } else {
+        cmd.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
+    }
+    cmd.args(passthrough);
+    test_env(&mut cmd, &built, false)?;
+    run(&mut cmd)?;
+    // Doctests (nextest does not run them): the plugin author docs must compile and pass.
+    if has_nextest() {
+        run(cargo().args(["test", "--workspace", "--locked", "--doc"]))?;
+    }
+    Ok(())
+}
+
+pub fn bench() -> Result<()> {
+    let built = build_workspace(true)?;
+    let mut cmd = cargo();
+    cmd.args(["bench", "-p", "stoq-tests", "--locked"]);
+    test_env(&mut cmd, &built, true)?;
+    run(&mut cmd)?;
+    Ok(())
+}
