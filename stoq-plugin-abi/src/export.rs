@@ -425,6 +425,8 @@ macro_rules! export_plugin {
         }
 
         /// The abi_stable library header: the one symbol the host looks up.
+        // SAFETY: abi_stable's fixed header symbol; `export_plugin!` is used once per library,
+        // so nothing else in it defines this name.
         #[unsafe(no_mangle)]
         pub static _1as_0lib_1header_0root_bmodule_bloader: $crate::abi_stable::library::LibHeader = {
             extern "C" fn __stoq_erased_module() -> $crate::abi_stable::library::RootModuleResult {
