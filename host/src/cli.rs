@@ -39,6 +39,12 @@ pub enum Command {
     Scan(ScanArgs),
     /// List every plugin found, and every file that failed to load.
     List(ListArgs),
+    /// Open one plugin library and exit (used by stoq itself to vet new library files).
+    #[command(hide = true)]
+    ProbePlugin {
+        /// The library file.
+        path: PathBuf,
+    },
 }
 
 /// Where plugins and configuration come from.

@@ -3,6 +3,8 @@
 
 mod cli;
 mod commands;
+#[cfg(unix)]
+mod preflight;
 mod setup;
 
 use std::process::ExitCode;
@@ -15,6 +17,12 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         cli::Command::Scan(args) => commands::scan(args),
         cli::Command::List(args) => commands::list(args),
+        cli::Command::ProbePlugin { path } => {
+            #[cfg(unix)]
+            preflight::probe(path);
+            let _ = path;
+            Ok(())
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -63,7 +63,13 @@ pub fn registry(source: &PluginSource, config: &ConfigFile) -> Result<Registry> 
     }
     let dirs = plugin_dirs(source, config);
     tracing::debug!(?dirs, "plugin directories");
-    Ok(Registry::discover(&dirs, overrides))
+    #[cfg(unix)]
+    let preflight = crate::preflight::ProcessPreflight::new();
+    #[cfg(unix)]
+    let preflight = preflight.as_ref().map(|p| p as &dyn stoq_core::Preflight);
+    #[cfg(not(unix))]
+    let preflight = None;
+    Ok(Registry::discover_with(&dirs, overrides, preflight))
 }
 
 /// Parses `--request-extra KEY=VALUE` items.

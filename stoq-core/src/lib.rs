@@ -13,6 +13,6 @@ mod time;
 pub use engine::{Engine, Settings};
 pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
-pub use registry::{LoadFailure, PluginEntry, PluginError, Registry};
+pub use registry::{LoadFailure, PluginEntry, PluginError, Preflight, Registry};
 pub use stoq_plugin_abi::host::Role;
 pub use stoq_plugin_abi::{PayloadMeta, RequestMeta};

@@ -55,6 +55,15 @@ pub enum PluginError {
     },
 }
 
+/// A check of library files before they are loaded into this process: opening a library runs
+/// its code, and a corrupt or hostile one can crash the process in the system loader, before
+/// any check of ours. The `stoq` binary opens each new file in a child process first.
+pub trait Preflight {
+    /// One verdict per path, in order: `Ok` if the file may be loaded in this process, else
+    /// why not.
+    fn check(&self, paths: &[PathBuf]) -> Vec<Result<(), String>>;
+}
+
 /// One discovered plugin.
 pub struct PluginEntry {
     library: Library,
@@ -132,21 +141,44 @@ impl Registry {
     /// plugin name, the first one found wins and the other is reported. `overrides` are option
     /// values by plugin name that take precedence over the plugin's own TOML file and defaults.
     pub fn discover(dirs: &[PathBuf], overrides: BTreeMap<String, Options>) -> Self {
+        Self::discover_with(dirs, overrides, None)
+    }
+
+    /// Like [`discover`](Self::discover), but asks `preflight` about every library file before
+    /// loading it into this process; a file it rejects is reported and never opened here.
+    pub fn discover_with(
+        dirs: &[PathBuf],
+        overrides: BTreeMap<String, Options>,
+        preflight: Option<&dyn Preflight>,
+    ) -> Self {
         let mut registry = Self {
             overrides,
             ..Self::empty()
         };
+        let mut files = Vec::new();
         for dir in dirs {
             match library_files(dir) {
-                Ok(files) => {
-                    for file in files {
-                        registry.load_file(&file);
-                    }
-                }
+                Ok(found) => files.extend(found),
                 Err(e) => registry.failures.push(LoadFailure {
                     path: dir.clone(),
                     reason: format!("cannot read plugin directory: {e}"),
                 }),
+            }
+        }
+        let verdicts = match preflight {
+            Some(preflight) => preflight.check(&files),
+            None => vec![Ok(()); files.len()],
+        };
+        for (file, verdict) in files.iter().zip(verdicts) {
+            match verdict {
+                Ok(()) => registry.load_file(file),
+                Err(reason) => {
+                    tracing::warn!(path = %file.display(), "plugin not loaded: {reason}");
+                    registry.failures.push(LoadFailure {
+                        path: file.clone(),
+                        reason,
+                    });
+                }
             }
         }
         registry

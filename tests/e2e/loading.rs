@@ -243,3 +243,96 @@ fn required_workers_are_listed_with_option_overrides() {
         serde_json::json!(["hash", "dummy_worker"])
     );
 }
+
+#[test]
+fn a_library_that_kills_the_loader_is_reported_and_the_scan_goes_on() {
+    let dir = plugin_dir(&[&env().aborts_on_load, &env().example]);
+    let listing = list(dir.path());
+    let err = load_error(&listing, &library_name("stoq_fixture_aborts_on_load"));
+    assert!(
+        err.starts_with("a probe process that opened the library was killed by signal 6"),
+        "{err}"
+    );
+    let sample = fox();
+    let response = json(&[
+        "scan",
+        sample.path.to_str().unwrap(),
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+        "-s",
+        "byte_stats",
+    ]);
+    assert_eq!(response["results"][0]["workers"]["byte_stats"]["size"], 19);
+}
+
+#[test]
+fn a_library_that_hangs_on_load_is_reported_after_the_probe_timeout() {
+    let dir = plugin_dir(&[&env().hangs_on_load]);
+    let output = stoq()
+        .args([
+            "list",
+            "--json",
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+        ])
+        .env("STOQ_PROBE_TIMEOUT_MS", "300")
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let listing: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let err = load_error(&listing, &library_name("stoq_fixture_hangs_on_load"));
+    assert!(
+        err.starts_with("opening the library did not finish within 300 ms"),
+        "{err}"
+    );
+}
+
+#[test]
+fn probe_verdicts_are_cached_by_file_identity() {
+    let cache = tempfile::tempdir().expect("temp");
+    let dir = plugin_dir(&[&env().example]);
+    let lib = dir.path().join(library_name("byte_stats"));
+    let list_with_cache = || -> Value {
+        let output = stoq()
+            .args([
+                "list",
+                "--json",
+                "--plugin-dir",
+                dir.path().to_str().unwrap(),
+            ])
+            .env("STOQ_CACHE_DIR", cache.path())
+            .output()
+            .expect("runs");
+        serde_json::from_slice(&output.stdout).expect("JSON")
+    };
+    // A file changed in the last two seconds is probed but not cached (file times are coarse).
+    let cache_file = cache.path().join("plugin-probes.json");
+    let key = lib.canonicalize().expect("canonical");
+    let cached = |path: &std::path::Path| -> Option<Value> {
+        let entries: Value = serde_json::from_slice(&std::fs::read(&cache_file).ok()?).ok()?;
+        entries.get(path.to_str()?).cloned()
+    };
+    assert!(names(&list_with_cache()).contains(&"byte_stats"));
+    assert!(cached(&key).is_none(), "a fresh file is not cached");
+
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    assert!(names(&list_with_cache()).contains(&"byte_stats"));
+    assert!(cached(&key).expect("cached once settled")["rejected"].is_null());
+    let mut entries: Value =
+        serde_json::from_slice(&std::fs::read(&cache_file).expect("cache")).expect("JSON");
+    let entry = entries
+        .get_mut(key.to_str().unwrap())
+        .expect("entry for the library");
+
+    // The next run trusts the cached verdict instead of probing again.
+    entry["rejected"] = "verdict planted in the cache by the test".into();
+    std::fs::write(&cache_file, entries.to_string()).expect("write");
+    assert_eq!(
+        load_error(&list_with_cache(), &library_name("byte_stats")),
+        "verdict planted in the cache by the test"
+    );
+
+    // Rewriting the file changes its identity: it is probed again and loads.
+    std::fs::copy(&env().example, &lib).expect("rewrite");
+    assert!(names(&list_with_cache()).contains(&"byte_stats"));
+}

@@ -21,6 +21,10 @@ pub struct Env {
     pub not_a_plugin: PathBuf,
     /// The third-party example plugin, built outside the workspace.
     pub example: PathBuf,
+    /// A library whose initialiser aborts the process.
+    pub aborts_on_load: PathBuf,
+    /// A library whose initialiser never returns.
+    pub hangs_on_load: PathBuf,
 }
 
 fn var(name: &str) -> PathBuf {
@@ -46,6 +50,8 @@ pub fn env() -> &'static Env {
         abi_v2: var("STOQ_FIXTURE_ABI_V2"),
         not_a_plugin: var("STOQ_FIXTURE_NOT_A_PLUGIN"),
         example: var("STOQ_EXAMPLE_PLUGIN"),
+        aborts_on_load: var("STOQ_FIXTURE_ABORTS_ON_LOAD"),
+        hangs_on_load: var("STOQ_FIXTURE_HANGS_ON_LOAD"),
     })
 }
 

@@ -199,22 +199,26 @@ fn find(libs: &[PathBuf], stem: &str) -> Result<PathBuf> {
         .with_context(|| format!("library {stem} was not built"))
 }
 
+/// Fixture libraries the tests read, by environment variable.
+const FIXTURES: &[(&str, &str)] = &[
+    ("STOQ_FIXTURE_ABI_V2", "stoq_fixture_abi_v2"),
+    ("STOQ_FIXTURE_NOT_A_PLUGIN", "stoq_fixture_not_a_plugin"),
+    ("STOQ_FIXTURE_ABORTS_ON_LOAD", "stoq_fixture_aborts_on_load"),
+    ("STOQ_FIXTURE_HANGS_ON_LOAD", "stoq_fixture_hangs_on_load"),
+];
+
 /// Environment the end-to-end tests and benchmarks read.
 fn test_env(cmd: &mut Command, built: &Built, release: bool) -> Result<()> {
     let fixtures = build_external("tests/fixtures/Cargo.toml", release)?;
     let example = build_external("examples/third-party-worker/Cargo.toml", release)?;
+    for (var, stem) in FIXTURES {
+        cmd.env(var, find(&fixtures, stem)?);
+    }
     cmd.env("STOQ_BIN", &built.stoq)
         .env("STOQ_BUNDLED_PLUGIN_DIR", &built.plugin_dir)
         .env("STOQ_TEST_PLUGIN_DIR", &built.test_plugin_dir)
-        .env(
-            "STOQ_FIXTURE_ABI_V2",
-            find(&fixtures, "stoq_fixture_abi_v2")?,
-        )
-        .env(
-            "STOQ_FIXTURE_NOT_A_PLUGIN",
-            find(&fixtures, "stoq_fixture_not_a_plugin")?,
-        )
         .env("STOQ_EXAMPLE_PLUGIN", find(&example, "byte_stats")?)
+        .env("STOQ_CACHE_DIR", root().join("target").join("test-cache"))
         .env_remove("STOQ_PLUGIN_DIR")
         .env_remove("STOQ_CONFIG_FILE");
     Ok(())
