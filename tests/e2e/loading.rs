@@ -336,3 +336,20 @@ fn probe_verdicts_are_cached_by_file_identity() {
     std::fs::copy(&env().example, &lib).expect("rewrite");
     assert!(names(&list_with_cache()).contains(&"byte_stats"));
 }
+
+#[test]
+fn a_layout_mismatch_within_the_major_is_one_line_and_the_dump_is_debug_only() {
+    let dir = plugin_dir(&[&env().abi_v1_layout]);
+    let listing = list(dir.path());
+    assert_eq!(
+        load_error(&listing, &library_name("stoq_fixture_abi_v1_layout")),
+        "incompatible plugin ABI (built against stoq-plugin-abi 1.0.0): in `PluginModule.manifest` (return type): mismatched type: expected RString, found RVec"
+    );
+    let debug = run(&["-vv", "list", "--plugin-dir", dir.path().to_str().unwrap()]);
+    let log = stderr(&debug);
+    assert!(log.contains("full loader report"), "{log}");
+    assert!(
+        log.contains("Layout of expected type"),
+        "the full abi_stable report at debug level"
+    );
+}

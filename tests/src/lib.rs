@@ -17,6 +17,8 @@ pub struct Env {
     pub test_dir: PathBuf,
     /// A plugin built against a fake `stoq-plugin-abi` 2.0.0.
     pub abi_v2: PathBuf,
+    /// A plugin built against a fake `stoq-plugin-abi` 1.0.0 with another root module layout.
+    pub abi_v1_layout: PathBuf,
     /// A shared library without the stoq entry symbol.
     pub not_a_plugin: PathBuf,
     /// The third-party example plugin, built outside the workspace.
@@ -48,6 +50,7 @@ pub fn env() -> &'static Env {
         bundled_dir: var("STOQ_BUNDLED_PLUGIN_DIR"),
         test_dir: var("STOQ_TEST_PLUGIN_DIR"),
         abi_v2: var("STOQ_FIXTURE_ABI_V2"),
+        abi_v1_layout: var("STOQ_FIXTURE_ABI_V1_LAYOUT"),
         not_a_plugin: var("STOQ_FIXTURE_NOT_A_PLUGIN"),
         example: var("STOQ_EXAMPLE_PLUGIN"),
         aborts_on_load: var("STOQ_FIXTURE_ABORTS_ON_LOAD"),

@@ -202,6 +202,7 @@ fn find(libs: &[PathBuf], stem: &str) -> Result<PathBuf> {
 /// Fixture libraries the tests read, by environment variable.
 const FIXTURES: &[(&str, &str)] = &[
     ("STOQ_FIXTURE_ABI_V2", "stoq_fixture_abi_v2"),
+    ("STOQ_FIXTURE_ABI_V1_LAYOUT", "stoq_fixture_abi_v1_layout"),
     ("STOQ_FIXTURE_NOT_A_PLUGIN", "stoq_fixture_not_a_plugin"),
     ("STOQ_FIXTURE_ABORTS_ON_LOAD", "stoq_fixture_aborts_on_load"),
     ("STOQ_FIXTURE_HANGS_ON_LOAD", "stoq_fixture_hangs_on_load"),
@@ -209,7 +210,11 @@ const FIXTURES: &[(&str, &str)] = &[
 
 /// Environment the end-to-end tests and benchmarks read.
 fn test_env(cmd: &mut Command, built: &Built, release: bool) -> Result<()> {
-    let fixtures = build_external("tests/fixtures/Cargo.toml", release)?;
+    let mut fixtures = build_external("tests/fixtures/Cargo.toml", release)?;
+    fixtures.extend(build_external(
+        "tests/fixtures/abi-v1-layout/Cargo.toml",
+        release,
+    )?);
     let example = build_external("examples/third-party-worker/Cargo.toml", release)?;
     for (var, stem) in FIXTURES {
         cmd.env(var, find(&fixtures, stem)?);

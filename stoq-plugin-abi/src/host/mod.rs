@@ -121,25 +121,76 @@ impl fmt::Debug for Library {
     }
 }
 
-/// Keeps the first `Error:` block of an abi_stable layout report: the line that says what
-/// differs, with its `Expected:`/`Found:` lines.
+/// Reduces an abi_stable layout report (often hundreds of lines) to one line: where the first
+/// difference is, what it is, and what was expected and found, e.g. ``in
+/// `PluginModule.manifest` (return type): mismatched type: expected RString, found RVec``.
 fn summarize_layout_error(report: &str) -> String {
-    let lines: Vec<&str> = report.lines().map(str::trim).collect();
-    if let Some(start) = lines.iter().position(|l| l.starts_with("Error:")) {
-        let block: Vec<&str> = lines[start..]
-            .iter()
-            .take_while(|l| !l.is_empty())
-            .take(6)
-            .copied()
-            .collect();
-        return block.join(" ");
-    }
-    lines
+    let lines: Vec<&str> = report
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let Some(at) = lines.iter().position(|l| l.starts_with("Error:")) else {
+        return lines.first().copied().unwrap_or("").to_owned();
+    };
+    let what = lines[at].trim_start_matches("Error:").trim();
+    // `Expected:`/`Found:` carry their value on the same line or the next one.
+    let value = |label: &str| -> Option<String> {
+        let i = at + lines[at..].iter().position(|l| l.starts_with(label))?;
+        let inline = lines[i].trim_start_matches(label).trim();
+        let value = if inline.is_empty() {
+            *lines.get(i + 1)?
+        } else {
+            inline
+        };
+        Some(value.to_owned())
+    };
+    // The path to the difference: the field names listed after the last "error(s)inside:"
+    // before the error, up to the nested layouts that follow.
+    let inside = lines[..at]
         .iter()
-        .find(|l| !l.is_empty())
-        .copied()
-        .unwrap_or("")
-        .to_owned()
+        .rposition(|l| l.ends_with("error(s)inside:"))
+        .map_or(0, |i| i + 1);
+    let mut root = None;
+    let mut path = Vec::new();
+    let mut returns = false;
+    for line in lines[inside..at]
+        .iter()
+        .take_while(|l| !l.starts_with("Layout of"))
+    {
+        if let Some(ty) = line.strip_prefix("type:") {
+            root.get_or_insert(ty);
+        } else if let Some(field) = line.strip_prefix("field_name:") {
+            match field {
+                "0" => {}
+                "__returns" => returns = true,
+                field => path.push(field),
+            }
+        }
+    }
+    let mut out = String::new();
+    if let Some(root) = root {
+        out.push_str(&format!(
+            "in `{}`",
+            std::iter::once(root)
+                .chain(path)
+                .collect::<Vec<_>>()
+                .join(".")
+        ));
+        if returns {
+            out.push_str(" (return type)");
+        }
+        out.push_str(": ");
+    }
+    out.push_str(what);
+    match (value("Expected:"), value("Found:")) {
+        (Some(expected), Some(found)) => {
+            out.push_str(&format!(": expected {expected}, found {found}"))
+        }
+        (Some(expected), None) => out.push_str(&format!(": expected {expected}")),
+        _ => {}
+    }
+    out
 }
 
 fn version_major(version: &str) -> Option<u32> {
@@ -525,5 +576,45 @@ impl Instance {
     pub fn decorate(&self, response_json: &str) -> Result<DecoratorResponse, CallError> {
         let json = into_result(self.object.decorate(response_json.into()))?;
         parse(json, "decorator response")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn layout_reports_shrink_to_one_line() {
+        // Trimmed from a real report: a plugin whose `manifest` returns RVec instead of RString.
+        let report = "
+1 error(s)inside:
+    <other>
+    field_name:0
+    type:PluginModule
+    size:16 align:8
+    field_name:manifest
+    type:AFunctionPointer
+    fn pointer(s):
+        fn()->RVec
+    field_name:__returns
+    type:RVec
+Layout of expected type:
+    --- Type Layout ---
+    type:RString
+    field_name:inner
+Error:mismatched type
+Expected:
+    RString
+Found:
+    RVec
+3 error(s)inside:
+Error:too many fields
+";
+        assert_eq!(
+            super::summarize_layout_error(report),
+            "in `PluginModule.manifest` (return type): mismatched type: expected RString, found RVec"
+        );
+        assert_eq!(
+            super::summarize_layout_error("Error:too many fields\nExpected: 11\nFound: 10"),
+            "too many fields: expected 11, found 10"
+        );
     }
 }
