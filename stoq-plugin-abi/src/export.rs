@@ -255,7 +255,9 @@ struct Adapter<T> {
     roles: Roles<T>,
 }
 
-fn encode_extracted(extracted: ExtractedPayload) -> Result<ffi::ExtractedFfi, PluginError> {
+pub(crate) fn encode_extracted(
+    extracted: ExtractedPayload,
+) -> Result<ffi::ExtractedFfi, PluginError> {
     Ok(ffi::ExtractedFfi {
         payload_meta: to_json(&extracted.payload_meta)?,
         // `RVec::from(Vec)` takes over the allocation: no copy.

@@ -582,6 +582,18 @@ impl Instance {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn extracted_bytes_cross_without_a_copy() {
+        let content = vec![7u8; 64 * 1024];
+        let allocation = content.as_ptr();
+        // Plugin side: the Vec becomes the FFI buffer; host side: the buffer becomes `Bytes`.
+        let ffi = crate::export::encode_extracted(crate::ExtractedPayload::new(content))
+            .expect("encodes");
+        let extracted = super::decode_extracted(ffi).expect("decodes");
+        assert_eq!(extracted.content.as_ptr(), allocation);
+        assert_eq!(extracted.content.len(), 64 * 1024);
+    }
+
+    #[test]
     fn layout_reports_shrink_to_one_line() {
         // Trimmed from a real report: a plugin whose `manifest` returns RVec instead of RString.
         let report = "
