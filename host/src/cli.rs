@@ -6,7 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str = "\
 Exit status:
-  0  the scan ran; errors of plugins (failures, panics, missing plugins) are in the response
+  0  the scan ran; errors of plugins (failures, panics, timeouts, missing plugins, limits)
+     are in the response
+  1  scanning a directory: some files could not be read (each is named on stderr); the
+     others were scanned
   2  usage, configuration or input error (nothing was scanned)
 
 Plugin directories are searched in this order, and the first plugin found under a name wins:
@@ -17,6 +20,7 @@ Plugin directories are searched in this order, and the first plugin found under 
 
 Examples:
   stoq scan sample.exe -s hash
+  stoq scan samples/ -a hash --format ndjson --jobs 4
   stoq scan sample.eml -a hash --plugin-opts hash:sha512=true
   cat sample | stoq scan - -a hash --format ndjson
   stoq list";
@@ -36,7 +40,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan one file (or stdin) and print the response.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List every plugin found, and every file that failed to load.
     List(ListArgs),
     /// Open one plugin library and exit (used by stoq itself to vet new library files).
@@ -73,8 +77,9 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The file to scan; `-` or nothing reads stdin.
-    #[arg(value_name = "FILE")]
+    /// The file to scan, or a directory (every file below it, one response each); `-` or
+    /// nothing reads stdin.
+    #[arg(value_name = "FILE|DIR")]
     pub input: Option<PathBuf>,
 
     /// Workers for the root payload only.
@@ -92,6 +97,36 @@ pub struct ScanArgs {
     /// A payload this many extractions below the root is listed but not scanned [default: 10].
     #[arg(long, value_name = "N")]
     pub max_recursion: Option<u32>,
+
+    /// Worker threads [default: one per core].
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Seconds one request may take; then it ends with what finished and an error.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+
+    /// Seconds one plugin call may take, unless the plugin's `timeout` option says otherwise
+    /// [default: 60].
+    #[arg(long, value_name = "SECONDS")]
+    pub worker_timeout: Option<f64>,
+
+    /// Largest payload scanned or kept, in bytes (suffixes K, M, G) [default: 4G].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_payload_size: Option<u64>,
+
+    /// Most extracted payloads per request [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub max_extracted_payloads: Option<usize>,
+
+    /// Most extracted bytes per request (suffixes K, M, G) [default: 8G].
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_extracted_bytes: Option<u64>,
+
+    /// Byte-identical output for identical input: ids from content and lineage, sorted
+    /// lists, no clock (`time` is null).
+    #[arg(long)]
+    pub deterministic: bool,
 
     /// The request's source (request_meta.source).
     #[arg(long, value_name = "SOURCE")]
@@ -117,4 +152,42 @@ pub struct ListArgs {
 
     #[command(flatten)]
     pub plugins: PluginSource,
+}
+
+/// Parses a byte count with an optional K/M/G/T suffix (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, shift) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("unknown size suffix `{c}` (use K, M, G or T)")),
+            };
+            (&text[..i], shift)
+        }
+        _ => (text, 0),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a byte count"))?;
+    n.checked_shl(shift)
+        .filter(|v| v >> shift == n)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        assert_eq!(super::parse_size("512"), Ok(512));
+        assert_eq!(super::parse_size("64K"), Ok(64 << 10));
+        assert_eq!(super::parse_size("3g"), Ok(3 << 30));
+        assert!(super::parse_size("1Q").is_err());
+        assert!(super::parse_size("x").is_err());
+        assert!(super::parse_size("99999999999T").is_err());
+    }
 }

@@ -1,20 +1,36 @@
 //! `stoq scan` and `stoq list`.
 
+use std::collections::VecDeque;
 use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::json;
-use stoq_core::{Engine, PayloadMeta, RequestMeta, Settings};
+use stoq_core::{Engine, Limits, PayloadMeta, PendingScan, RequestMeta, Settings};
 use stoq_plugin_abi::bytes_to_string;
 
 use crate::cli::{Format, ListArgs, ScanArgs};
 use crate::setup;
 
-pub fn scan(args: &ScanArgs) -> Result<()> {
-    let config = setup::config_file(&args.plugins)?;
-    let registry = setup::registry(&args.plugins, &config)?;
+fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>> {
+    value
+        .map(|s| {
+            Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .with_context(|| format!("{flag}: expected a positive number of seconds, got {s}"))
+        })
+        .transpose()
+}
+
+/// Engine settings from the flags, then the config file's `[core]`, then the defaults.
+fn settings(args: &ScanArgs, core: &stoq_core::CoreConfig) -> Result<Settings> {
     let pick = |cli: &[String], file: &[String]| {
         if cli.is_empty() {
             file.to_vec()
@@ -23,43 +39,167 @@ pub fn scan(args: &ScanArgs) -> Result<()> {
         }
     };
     let defaults = Settings::default();
-    let settings = Settings {
+    let limits = Limits {
+        max_payload_size: args
+            .max_payload_size
+            .or(core.max_payload_size)
+            .unwrap_or(defaults.limits.max_payload_size),
+        max_extracted_payloads: args
+            .max_extracted_payloads
+            .or(core.max_extracted_payloads)
+            .unwrap_or(defaults.limits.max_extracted_payloads),
+        max_extracted_bytes: args
+            .max_extracted_bytes
+            .or(core.max_extracted_bytes)
+            .unwrap_or(defaults.limits.max_extracted_bytes),
+    };
+    Ok(Settings {
         start_dispatch: args.start_dispatch.clone(),
-        always_dispatch: pick(&args.always_dispatch, &config.core.always_dispatch),
-        dispatchers: pick(&args.dispatchers, &config.core.dispatchers),
+        always_dispatch: pick(&args.always_dispatch, &core.always_dispatch),
+        dispatchers: pick(&args.dispatchers, &core.dispatchers),
         max_recursion: args
             .max_recursion
-            .or(config.core.max_recursion)
+            .or(core.max_recursion)
             .unwrap_or(defaults.max_recursion),
-        max_required_worker_depth: config
-            .core
+        max_required_worker_depth: core
             .max_required_worker_depth
             .unwrap_or(defaults.max_required_worker_depth),
-    };
-    let engine = Engine::new(Arc::new(registry), settings);
+        jobs: args.jobs.or(core.jobs).unwrap_or(defaults.jobs),
+        worker_timeout: seconds(
+            args.worker_timeout.or(core.worker_timeout),
+            "--worker-timeout",
+        )?
+        .unwrap_or(defaults.worker_timeout),
+        request_timeout: seconds(args.timeout.or(core.timeout), "--timeout")?,
+        limits,
+        deterministic: args.deterministic,
+    })
+}
+
+pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
+    let config = setup::config_file(&args.plugins)?;
+    let registry = setup::registry(&args.plugins, &config)?;
+    for problem in registry.dependency_problems(None) {
+        tracing::warn!("{problem}");
+    }
+    let engine = Engine::new(Arc::new(registry), settings(args, &config.core)?);
     if let Err(problems) = engine.check() {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         bail!("{}", lines.join("\n  "));
-    }
-
-    let (content, filename) = read_input(args.input.as_deref())?;
-    let mut payload_meta = PayloadMeta::default();
-    if let Some(name) = filename {
-        payload_meta
-            .extra_data
-            .insert("filename".into(), name.into());
     }
     let request_meta = RequestMeta {
         source: args.request_source.clone(),
         extra_data: setup::request_extra(&args.request_extra)?,
         ..RequestMeta::default()
     };
-    let response = engine.scan(content.into(), payload_meta, request_meta);
-    write_response(&response, args.format)
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.input.as_deref() {
+        Some(dir) if dir.is_dir() => {
+            let unreadable = scan_dir(&engine, dir, &request_meta, args.format, &mut out)?;
+            out.flush()?;
+            if unreadable > 0 {
+                tracing::error!("{unreadable} files could not be read");
+                return Ok(ExitCode::from(1));
+            }
+        }
+        input => {
+            let (content, filename) = read_input(input)?;
+            let mut payload_meta = PayloadMeta::default();
+            if let Some(name) = filename {
+                payload_meta
+                    .extra_data
+                    .insert("filename".into(), name.into());
+            }
+            let response = engine.scan(content.into(), payload_meta, request_meta);
+            write_json(&mut out, &response, args.format).map_err(unwrap_io)?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every file below `dir`, sorted; symbolic links to directories are not followed.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok()).collect(),
+        Err(e) => {
+            tracing::error!(path = %dir.display(), "cannot read directory: {e}");
+            return;
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk(&path, files),
+            Ok(t) if t.is_file() || (t.is_symlink() && path.is_file()) => files.push(path),
+            _ => {}
+        }
+    }
+}
+
+/// Scans every file below `dir`, several at once, printing responses in path order. Returns
+/// how many files could not be read.
+fn scan_dir(
+    engine: &Engine,
+    dir: &Path,
+    request_meta: &RequestMeta,
+    format: Format,
+    out: &mut impl Write,
+) -> Result<usize> {
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    let progress =
+        ProgressBar::with_draw_target(Some(files.len() as u64), ProgressDrawTarget::stderr());
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} files, {per_sec}, eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // Requests in flight: enough to keep every thread busy, few enough to bound memory.
+    let window = engine.settings().jobs.max(1) * 4;
+    let mut pending: VecDeque<PendingScan> = VecDeque::new();
+    let mut unreadable = 0;
+    for path in files {
+        let content = match std::fs::read(&path) {
+            Ok(content) => content,
+            Err(e) => {
+                progress
+                    .suspend(|| tracing::error!(path = %path.display(), "cannot read file: {e}"));
+                unreadable += 1;
+                progress.inc(1);
+                continue;
+            }
+        };
+        let mut meta = PayloadMeta::default();
+        if let Some(name) = path.file_name() {
+            meta.extra_data.insert(
+                "filename".into(),
+                bytes_to_string(name.as_encoded_bytes()).into(),
+            );
+        }
+        let relative = path.strip_prefix(dir).unwrap_or(&path);
+        meta.extra_data.insert(
+            "path".into(),
+            bytes_to_string(relative.as_os_str().as_encoded_bytes()).into(),
+        );
+        pending.push_back(engine.submit(content.into(), meta, request_meta.clone()));
+        while pending.len() >= window {
+            let response = pending.pop_front().map(PendingScan::wait);
+            progress.inc(1);
+            write_json(out, &response, format).map_err(unwrap_io)?;
+        }
+    }
+    for scan in pending {
+        let response = scan.wait();
+        progress.inc(1);
+        write_json(out, &response, format).map_err(unwrap_io)?;
+    }
+    progress.finish_and_clear();
+    Ok(unreadable)
 }
 
 /// Reads the input, returning its bytes and its file name (as stoq encodes bytes).
-fn read_input(input: Option<&std::path::Path>) -> Result<(Vec<u8>, Option<String>)> {
+fn read_input(input: Option<&Path>) -> Result<(Vec<u8>, Option<String>)> {
     match input {
         Some(path) if path.as_os_str() != "-" => {
             let content =
@@ -96,13 +236,6 @@ fn write_json(out: &mut impl Write, value: &impl Serialize, format: Format) -> R
     Ok(())
 }
 
-fn write_response(response: &stoq_core::StoqResponse, format: Format) -> Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    write_json(&mut out, response, format).map_err(unwrap_io)?;
-    out.flush()?;
-    Ok(())
-}
-
 /// Lets `main` see a broken pipe hidden inside a serde error.
 fn unwrap_io(err: anyhow::Error) -> anyhow::Error {
     match err.downcast::<serde_json::Error>() {
@@ -119,19 +252,7 @@ pub fn list(args: &ListArgs) -> Result<()> {
         .plugins()
         .map(|(name, entry)| {
             let manifest = entry.manifest();
-            let required: Vec<String> = registry
-                .options(name)
-                .and_then(|o| o.get("required_workers").cloned())
-                .map(|v| match v {
-                    serde_json::Value::String(s) => s
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                    other => serde_json::from_value(other).unwrap_or_default(),
-                })
-                .unwrap_or_else(|| manifest.required_workers.clone());
+            let required = registry.declared_required_workers(name);
             json!({
                 "name": name,
                 "version": manifest.version,
@@ -149,12 +270,17 @@ pub fn list(args: &ListArgs) -> Result<()> {
         .iter()
         .map(|f| json!({"path": f.path, "error": f.reason}))
         .collect();
+    let dependency_problems: Vec<String> = registry
+        .dependency_problems(None)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
 
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         write_json(
             &mut out,
-            &json!({"plugins": plugins, "load_errors": failures}),
+            &json!({"plugins": plugins, "load_errors": failures, "dependency_errors": dependency_problems}),
             Format::Json,
         )
         .map_err(unwrap_io)?;
@@ -185,6 +311,12 @@ pub fn list(args: &ListArgs) -> Result<()> {
         }
         if plugins.is_empty() {
             writeln!(out, "no plugins found")?;
+        }
+        if !dependency_problems.is_empty() {
+            writeln!(out, "\nrequired workers:")?;
+            for problem in &dependency_problems {
+                writeln!(out, "    {problem}")?;
+            }
         }
         if !failures.is_empty() {
             writeln!(out, "\nfailed to load:")?;

@@ -16,16 +16,16 @@ fn main() -> ExitCode {
     setup::init_logging(cli.verbose);
     let outcome = match &cli.command {
         cli::Command::Scan(args) => commands::scan(args),
-        cli::Command::List(args) => commands::list(args),
+        cli::Command::List(args) => commands::list(args).map(|()| ExitCode::SUCCESS),
         cli::Command::ProbePlugin { path } => {
             #[cfg(unix)]
             preflight::probe(path);
             let _ = path;
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             // A closed stdout (e.g. `stoq scan x | head`) is not an error.
             if err

@@ -4,13 +4,14 @@
 //! `stoq-core` never writes to stdout and takes bytes, not paths; the `stoq` binary (crate
 //! `host`) owns the command line, input files and output formats.
 
+mod deps;
 mod engine;
 pub mod model;
 pub mod options;
 pub mod registry;
 mod time;
 
-pub use engine::{Engine, Settings};
+pub use engine::{Engine, EngineBuilder, Limits, PendingScan, Settings};
 pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
 pub use registry::{LoadFailure, PluginEntry, PluginError, Preflight, Registry};

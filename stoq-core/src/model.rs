@@ -13,8 +13,8 @@ pub struct StoqResponse {
     pub request_meta: RequestMeta,
     /// Every error of the request, as data.
     pub errors: Vec<ErrorRecord>,
-    /// When the response was built (UTC, RFC 3339).
-    pub time: String,
+    /// When the response was built (UTC, RFC 3339); `null` in deterministic mode.
+    pub time: Option<String>,
     /// Decorator results by decorator name.
     pub decorators: Map<String, Value>,
     /// The request's id.
@@ -36,6 +36,9 @@ pub struct PayloadResults {
     pub extracted_from: Vec<String>,
     /// The workers that extracted it; parallel to `extracted_from`.
     pub extracted_by: Vec<String>,
+    /// The `extra_data` each extraction carried (e.g. a file name), parallel to
+    /// `extracted_from`: a deduplicated payload keeps every name it was found under.
+    pub extracted_extra_data: Vec<Map<String, Value>>,
     /// Worker results by worker name.
     pub workers: Map<String, Value>,
     /// Archiver results by archiver name.

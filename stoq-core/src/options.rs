@@ -91,6 +91,18 @@ pub struct CoreConfig {
     pub max_recursion: Option<u32>,
     /// Maximum depth of a `required_workers` chain.
     pub max_required_worker_depth: Option<u32>,
+    /// Worker threads.
+    pub jobs: Option<usize>,
+    /// Seconds one request may take.
+    pub timeout: Option<f64>,
+    /// Seconds one plugin call may take by default.
+    pub worker_timeout: Option<f64>,
+    /// Largest payload scanned or kept, in bytes.
+    pub max_payload_size: Option<u64>,
+    /// Most extracted payloads per request.
+    pub max_extracted_payloads: Option<usize>,
+    /// Most extracted bytes per request.
+    pub max_extracted_bytes: Option<u64>,
 }
 
 /// The global config file: `[core]` settings and one `[NAME]` table of options per plugin.

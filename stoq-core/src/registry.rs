@@ -45,6 +45,14 @@ pub enum PluginError {
         /// The roles it has.
         roles: String,
     },
+    /// A problem with its required workers (missing, or a cycle).
+    #[error("plugin `{name}`: {message}")]
+    Dependency {
+        /// The plugin.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Its config hook rejected the options, or it failed to start.
     #[error("plugin `{name}` failed to start: {message}")]
     Instantiate {
@@ -259,6 +267,54 @@ impl Registry {
             merged.extend(overrides.clone());
         }
         Some(merged)
+    }
+
+    /// The required workers a plugin declares (its `required_workers` option, or its
+    /// built-in default), without running its config hook.
+    pub fn declared_required_workers(&self, name: &str) -> Vec<String> {
+        let declared = self
+            .options(name)
+            .and_then(|o| o.get("required_workers").cloned());
+        match declared {
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            Some(other) => serde_json::from_value(other).unwrap_or_default(),
+            None => self
+                .get(name)
+                .map(|e| e.manifest().required_workers.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Missing required workers and cycles among the loaded plugins, from what they declare;
+    /// `only`, when given, limits the report to problems of those plugins.
+    pub fn dependency_problems(
+        &self,
+        only: Option<&std::collections::HashSet<String>>,
+    ) -> Vec<PluginError> {
+        let graph = self
+            .plugins
+            .keys()
+            .map(|name| {
+                let deps = match self.plugins[name].instance.get() {
+                    // A started plugin may have changed its required workers in code.
+                    Some(Ok(instance)) => instance.required_workers.clone(),
+                    _ => self.declared_required_workers(name),
+                };
+                (name.clone(), deps)
+            })
+            .collect();
+        crate::deps::problems(&graph)
+            .into_iter()
+            .filter(|p| match (only, p) {
+                (Some(only), PluginError::Dependency { name, .. }) => only.contains(name),
+                _ => true,
+            })
+            .collect()
     }
 
     /// The instance of plugin `name` with `role`, created on first use.

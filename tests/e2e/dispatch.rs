@@ -210,26 +210,75 @@ fn a_failed_required_worker_stops_its_dependent() {
 }
 
 #[test]
-fn a_required_worker_cycle_is_one_error_and_nothing_runs() {
+fn a_required_worker_cycle_among_named_workers_is_refused_at_start_up() {
+    let sample = fox();
+    let output = stoq_tests::run(&[
+        "scan",
+        sample.path.to_str().unwrap(),
+        "--plugin-dir",
+        stoq_tests::env().test_dir.to_str().unwrap(),
+        "-s",
+        "echo_worker",
+        "--plugin-opts",
+        "echo_worker:required_workers=dummy_worker",
+        "dummy_worker:required_workers=echo_worker",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stoq_tests::stderr(&output).contains(
+            "stoq: error: plugin `dummy_worker`: circular required workers: dummy_worker -> echo_worker -> dummy_worker"
+        ),
+        "{}",
+        stoq_tests::stderr(&output)
+    );
+}
+
+#[test]
+fn a_required_worker_cycle_reached_during_a_scan_is_one_error_and_nothing_in_it_runs() {
     let sample = fox();
     let response = scan(
         &sample.path,
         &[
             "-s",
-            "echo_worker",
+            "simple_worker",
             "--plugin-opts",
+            "simple_worker:extracted_dispatch_to=echo_worker",
             "echo_worker:required_workers=dummy_worker",
             "dummy_worker:required_workers=echo_worker",
         ],
     );
-    assert!(workers_run(&response["results"][0]).is_empty());
+    let results = response["results"].as_array().expect("results");
+    assert_eq!(workers_run(&results[0]), ["simple_worker"]);
+    assert!(workers_run(&results[1]).is_empty());
     let errs = errors(&response);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(
-        errs[0].contains("Circular required plugin dependency"),
-        "{errs:?}"
-    );
+    assert!(errs[0].starts_with("Circular required plugin dependency found, unable to process plugin echo_worker (echo_worker -> dummy_worker -> echo_worker)"), "{errs:?}");
     assert_eq!(response["errors"][0]["plugin_name"], "echo_worker");
+    assert_eq!(
+        response["errors"][0]["payload_id"],
+        results[1]["payload_id"]
+    );
+}
+
+#[test]
+fn list_reports_dependency_problems_without_running_plugins() {
+    let listing = stoq_tests::json(&[
+        "list",
+        "--json",
+        "--plugin-dir",
+        stoq_tests::env().test_dir.to_str().unwrap(),
+        "--plugin-opts",
+        "echo_worker:required_workers=dummy_worker",
+        "dummy_worker:required_workers=echo_worker",
+        "simple_worker:required_workers=nonexistent",
+    ]);
+    assert_eq!(
+        listing["dependency_errors"],
+        serde_json::json!([
+            "plugin `simple_worker`: required worker `nonexistent` is not a loaded plugin",
+            "plugin `dummy_worker`: circular required workers: dummy_worker -> echo_worker -> dummy_worker",
+        ])
+    );
 }
 
 #[test]

@@ -1,0 +1,373 @@
+//! The scan engine: runs workers on requests' payloads on all cores, with stoQ's dispatch rules.
+//!
+//! - [`request`]: one request's state machine (dispatch sources, `required_workers`,
+//!   extraction, deduplication, limits, errors as data, the response).
+//! - [`pool`]: worker threads with local task stacks, and the watchdog for timeouts.
+//!
+//! There are no rounds: a (payload, worker) task runs as soon as its required workers have
+//! finished on that payload. Dispatchers are asked when a payload arrives and again whenever
+//! the request goes quiet after its state changed, so a dispatcher that looks at the request
+//! (stoQ's conditional dispatcher) sees the work done since.
+
+mod pool;
+mod request;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use bytes::Bytes;
+use stoq_plugin_abi::{PayloadMeta, RequestMeta};
+
+use crate::Role;
+use crate::model::StoqResponse;
+use crate::registry::{PluginError, Registry};
+
+/// Per-request limits; each breach is an error in the response naming the limit.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A payload larger than this is not scanned (a root) or not kept (an extracted one).
+    pub max_payload_size: u64,
+    /// Extracted payloads beyond this many are dropped.
+    pub max_extracted_payloads: usize,
+    /// Extracted payloads beyond this many bytes in total are dropped.
+    pub max_extracted_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_payload_size: 4 << 30,
+            max_extracted_payloads: 100_000,
+            max_extracted_bytes: 8 << 30,
+        }
+    }
+}
+
+/// What the engine runs and its limits.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Workers for root payloads only (`-s`).
+    pub start_dispatch: Vec<String>,
+    /// Workers for every payload (`-a`).
+    pub always_dispatch: Vec<String>,
+    /// Dispatcher plugins (`-R`).
+    pub dispatchers: Vec<String>,
+    /// A payload this many extractions below its root is listed but not scanned.
+    pub max_recursion: u32,
+    /// The longest allowed `required_workers` chain.
+    pub max_required_worker_depth: u32,
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+    /// How long one plugin call may run, unless the plugin's `timeout` option says otherwise.
+    pub worker_timeout: Duration,
+    /// How long a whole request may run.
+    pub request_timeout: Option<Duration>,
+    /// Size and count limits per request.
+    pub limits: Limits,
+    /// Payload ids from content and lineage, stable ordering, no clock: identical input gives
+    /// byte-identical responses.
+    pub deterministic: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            start_dispatch: Vec::new(),
+            always_dispatch: Vec::new(),
+            dispatchers: Vec::new(),
+            max_recursion: 10,
+            max_required_worker_depth: 10,
+            jobs: 0,
+            worker_timeout: Duration::from_secs(60),
+            request_timeout: None,
+            limits: Limits::default(),
+            deterministic: false,
+        }
+    }
+}
+
+/// What every request of an engine shares.
+pub(crate) struct Shared {
+    pub registry: Arc<Registry>,
+    pub settings: Settings,
+    pub always_dispatch: Vec<Arc<str>>,
+    /// Plugins whose `timeout` option overrides [`Settings::worker_timeout`].
+    timeouts: HashMap<String, Duration>,
+}
+
+impl Shared {
+    fn timeout_of(&self, plugin: &str) -> Duration {
+        self.timeouts
+            .get(plugin)
+            .copied()
+            .unwrap_or(self.settings.worker_timeout)
+    }
+}
+
+/// Reads a plugin's `timeout` option (seconds, a number or a string holding one).
+fn timeout_option(registry: &Registry, name: &str) -> Result<Option<Duration>, PluginError> {
+    let Some(value) = registry
+        .options(name)
+        .and_then(|o| o.get("timeout").cloned())
+    else {
+        return Ok(None);
+    };
+    let seconds = match &value {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if s > 0.0 && s.is_finite() => Ok(Some(Duration::from_secs_f64(s))),
+        _ => Err(PluginError::Instantiate {
+            name: name.to_owned(),
+            message: format!(
+                "option `timeout`: expected a positive number of seconds, got {value}"
+            ),
+        }),
+    }
+}
+
+/// Scans requests with the plugins of a [`Registry`], on a pool of threads.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use stoq_core::{Engine, Registry, Settings};
+///
+/// let registry = Registry::discover(&["plugins".into()], Default::default());
+/// let engine = Engine::builder(Arc::new(registry))
+///     .always_dispatch(["hash"])
+///     .max_recursion(5)
+///     .build()
+///     .expect("every named plugin starts");
+/// let response = engine.scan(b"The quick brown fox".to_vec().into(), Default::default(), Default::default());
+/// println!("{}", serde_json::to_string_pretty(&response).unwrap());
+/// ```
+pub struct Engine {
+    shared: Arc<Shared>,
+    pool: pool::Pool,
+}
+
+/// A request submitted with [`Engine::submit`].
+pub struct PendingScan {
+    reply: mpsc::Receiver<StoqResponse>,
+}
+
+impl PendingScan {
+    /// Waits for the response.
+    pub fn wait(self) -> StoqResponse {
+        self.reply
+            .recv()
+            .expect("a stoq request ended without a response; this is a bug in stoq-core")
+    }
+}
+
+impl Engine {
+    /// An engine over `registry` with `settings`. Plugins with an invalid `timeout` option use
+    /// the default; [`Engine::check`] reports them.
+    pub fn new(registry: Arc<Registry>, settings: Settings) -> Self {
+        let timeouts = registry
+            .plugins()
+            .filter_map(|(name, _)| Some((name.to_owned(), timeout_option(&registry, name).ok()??)))
+            .collect();
+        let jobs = match settings.jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let always_dispatch = settings
+            .always_dispatch
+            .iter()
+            .map(|s| Arc::from(s.as_str()))
+            .collect();
+        Self {
+            shared: Arc::new(Shared {
+                registry,
+                settings,
+                always_dispatch,
+                timeouts,
+            }),
+            pool: pool::Pool::new(jobs),
+        }
+    }
+
+    /// A builder for the settings, starting from the defaults.
+    pub fn builder(registry: Arc<Registry>) -> EngineBuilder {
+        EngineBuilder {
+            registry,
+            settings: Settings::default(),
+        }
+    }
+
+    /// The plugin registry.
+    pub fn registry(&self) -> &Registry {
+        &self.shared.registry
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// Starts every plugin the settings name (and their required workers, recursively), so a
+    /// missing plugin, a rejected option or a dependency cycle is reported before any scan.
+    pub fn check(&self) -> Result<(), Vec<PluginError>> {
+        let registry = &self.shared.registry;
+        let settings = &self.shared.settings;
+        let mut problems = Vec::new();
+        let mut seen = HashSet::new();
+        let mut pending: Vec<String> = settings
+            .start_dispatch
+            .iter()
+            .chain(&settings.always_dispatch)
+            .cloned()
+            .collect();
+        while let Some(name) = pending.pop() {
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            match registry.instance(&name, Role::Worker) {
+                Ok(instance) => pending.extend(instance.required_workers.iter().cloned()),
+                Err(e) => problems.push(e),
+            }
+            if let Err(e) = timeout_option(registry, &name) {
+                problems.push(e);
+            }
+        }
+        for name in &settings.dispatchers {
+            if let Err(e) = registry.instance(name, Role::Dispatcher) {
+                problems.push(e);
+            }
+        }
+        // Missing workers among `seen` were reported above when they failed to start.
+        problems.extend(
+            registry
+                .dependency_problems(Some(&seen))
+                .into_iter()
+                .filter(|p| matches!(p, PluginError::Dependency { message, .. } if message.starts_with("circular"))),
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Starts scanning one root payload and everything extracted from it.
+    pub fn submit(
+        &self,
+        content: Bytes,
+        payload_meta: PayloadMeta,
+        request_meta: RequestMeta,
+    ) -> PendingScan {
+        let (tx, rx) = mpsc::channel();
+        let (request, tasks) = request::Request::start(
+            Arc::clone(&self.shared),
+            vec![(content, payload_meta)],
+            request_meta,
+            tx,
+        );
+        if !tasks.is_empty() {
+            self.pool.submit(&request, tasks);
+        }
+        PendingScan { reply: rx }
+    }
+
+    /// Scans one root payload and everything extracted from it, and returns the response.
+    pub fn scan(
+        &self,
+        content: Bytes,
+        payload_meta: PayloadMeta,
+        request_meta: RequestMeta,
+    ) -> StoqResponse {
+        self.submit(content, payload_meta, request_meta).wait()
+    }
+}
+
+/// Builds an [`Engine`]; see [`Engine::builder`].
+pub struct EngineBuilder {
+    registry: Arc<Registry>,
+    settings: Settings,
+}
+
+fn names<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Vec<String> {
+    names.into_iter().map(Into::into).collect()
+}
+
+impl EngineBuilder {
+    /// Workers for root payloads only.
+    pub fn start_dispatch<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        workers: I,
+    ) -> Self {
+        self.settings.start_dispatch = names(workers);
+        self
+    }
+
+    /// Workers for every payload.
+    pub fn always_dispatch<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        workers: I,
+    ) -> Self {
+        self.settings.always_dispatch = names(workers);
+        self
+    }
+
+    /// Dispatcher plugins.
+    pub fn dispatchers<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        dispatchers: I,
+    ) -> Self {
+        self.settings.dispatchers = names(dispatchers);
+        self
+    }
+
+    /// The extraction depth at which payloads are listed but not scanned.
+    pub fn max_recursion(mut self, depth: u32) -> Self {
+        self.settings.max_recursion = depth;
+        self
+    }
+
+    /// Worker threads (0: one per core).
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.settings.jobs = jobs;
+        self
+    }
+
+    /// The default time one plugin call may take.
+    pub fn worker_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.worker_timeout = timeout;
+        self
+    }
+
+    /// The time a whole request may take.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.request_timeout = Some(timeout);
+        self
+    }
+
+    /// Per-request limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.settings.limits = limits;
+        self
+    }
+
+    /// Byte-identical responses for identical input.
+    pub fn deterministic(mut self, on: bool) -> Self {
+        self.settings.deterministic = on;
+        self
+    }
+
+    /// Replaces all settings.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Builds the engine and checks that every plugin it names starts.
+    pub fn build(self) -> Result<Engine, Vec<PluginError>> {
+        let engine = Engine::new(self.registry, self.settings);
+        engine.check()?;
+        Ok(engine)
+    }
+}

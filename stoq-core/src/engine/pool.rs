@@ -1,0 +1,262 @@
+//! The threads that run tasks, and the watchdog that enforces timeouts.
+//!
+//! Each worker thread keeps the tasks its own completions made ready in a local stack and runs
+//! them next, so a chain of cheap workers on one payload never hands work to another thread;
+//! it shares extra tasks through the global queue only while some thread is idle.
+//!
+//! A plugin call cannot be interrupted in-process. When a task runs past its timeout, the
+//! watchdog *abandons* it: the request records the timeout and goes on, a new thread replaces
+//! the stuck one, and whatever the stuck call eventually returns is dropped (its thread then
+//! exits). A hung plugin therefore costs a thread, never the scan.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use super::request::{Request, Task, TaskKind};
+
+/// How often the watchdog looks at running tasks.
+const WATCH_INTERVAL: Duration = Duration::from_millis(5);
+/// Abandoned threads that may still be stuck in plugin code before the pool stops replacing
+/// them (then capacity shrinks instead of threads piling up).
+const MAX_STUCK_PER_JOB: usize = 8;
+
+struct Running {
+    request: Arc<Request>,
+    kind: TaskKind,
+    timeout: Duration,
+    deadline: Instant,
+}
+
+/// What one worker thread is doing, visible to the watchdog. The watchdog abandons a task by
+/// taking it out of the slot; the thread finds the slot empty when the call returns, drops the
+/// result and exits.
+#[derive(Default)]
+struct Slot {
+    running: Mutex<Option<Running>>,
+}
+
+struct Queue {
+    tasks: VecDeque<Task>,
+    shutdown: bool,
+}
+
+struct Inner {
+    queue: Mutex<Queue>,
+    available: Condvar,
+    idle: AtomicUsize,
+    slots: Mutex<Vec<Arc<Slot>>>,
+    requests: Mutex<Vec<Weak<Request>>>,
+    stuck: AtomicUsize,
+    jobs: usize,
+    watchdog: (Mutex<bool>, Condvar),
+}
+
+/// A fixed set of worker threads plus a watchdog.
+pub(crate) struct Pool {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Pool {
+    /// Starts `jobs` worker threads and the watchdog.
+    pub fn new(jobs: usize) -> Self {
+        let inner = Arc::new(Inner {
+            queue: Mutex::new(Queue {
+                tasks: VecDeque::new(),
+                shutdown: false,
+            }),
+            available: Condvar::new(),
+            idle: AtomicUsize::new(0),
+            slots: Mutex::new(Vec::new()),
+            requests: Mutex::new(Vec::new()),
+            stuck: AtomicUsize::new(0),
+            jobs,
+            watchdog: (Mutex::new(false), Condvar::new()),
+        });
+        for _ in 0..jobs {
+            Inner::spawn_worker(&inner);
+        }
+        let watchdog = Arc::clone(&inner);
+        std::thread::Builder::new()
+            .name("stoq-watchdog".into())
+            .spawn(move || watchdog.watch())
+            .expect("cannot start the stoq watchdog thread");
+        Self { inner }
+    }
+
+    /// Queues tasks (from outside the pool).
+    pub fn submit(&self, request: &Arc<Request>, tasks: Vec<Task>) {
+        if request.deadline.is_some() {
+            let mut requests = lock(&self.inner.requests);
+            requests.retain(|r| r.strong_count() > 0);
+            requests.push(Arc::downgrade(request));
+        }
+        self.inner.push(tasks);
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        lock(&self.inner.queue).shutdown = true;
+        self.inner.available.notify_all();
+        *lock(&self.inner.watchdog.0) = true;
+        self.inner.watchdog.1.notify_all();
+    }
+}
+
+impl Inner {
+    fn spawn_worker(inner: &Arc<Self>) {
+        let slot = Arc::new(Slot::default());
+        lock(&inner.slots).push(Arc::clone(&slot));
+        let worker = Arc::clone(inner);
+        let spawned = std::thread::Builder::new()
+            .name("stoq-worker".into())
+            .spawn(move || worker.work(&slot));
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a stoq worker thread: {e}");
+        }
+    }
+
+    fn push(&self, tasks: impl IntoIterator<Item = Task>) {
+        let mut queue = lock(&self.queue);
+        let before = queue.tasks.len();
+        queue.tasks.extend(tasks);
+        let added = queue.tasks.len() - before;
+        drop(queue);
+        match added {
+            0 => {}
+            1 => self.available.notify_one(),
+            _ => self.available.notify_all(),
+        }
+    }
+
+    /// The next global task, waiting for one; `None` at shutdown.
+    fn pop(&self) -> Option<Task> {
+        let mut queue = lock(&self.queue);
+        loop {
+            if let Some(task) = queue.tasks.pop_front() {
+                return Some(task);
+            }
+            if queue.shutdown {
+                return None;
+            }
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            queue = self
+                .available
+                .wait(queue)
+                .unwrap_or_else(|e| e.into_inner());
+            self.idle.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn work(self: Arc<Self>, slot: &Arc<Slot>) {
+        let mut local: Vec<Task> = Vec::new();
+        loop {
+            let Some(task) = local.pop().or_else(|| self.pop()) else {
+                return;
+            };
+            if task.request.is_finished() {
+                task.request.skip();
+                continue;
+            }
+            *lock(&slot.running) = Some(Running {
+                request: Arc::clone(&task.request),
+                kind: task.kind.clone(),
+                timeout: task.timeout,
+                deadline: Instant::now() + task.timeout,
+            });
+            let outcome = task.request.execute(&task.kind);
+            if lock(&slot.running).take().is_none() {
+                // The watchdog abandoned this task and replaced this thread.
+                self.stuck.fetch_sub(1, Ordering::SeqCst);
+                self.retire(slot);
+                self.push(local);
+                return;
+            }
+            local.extend(task.request.complete(task.kind, outcome));
+            if local.len() > 1 && self.idle.load(Ordering::SeqCst) > 0 {
+                let keep = local.pop();
+                self.push(local.drain(..));
+                local.extend(keep);
+            }
+        }
+    }
+
+    fn retire(&self, slot: &Arc<Slot>) {
+        lock(&self.slots).retain(|s| !Arc::ptr_eq(s, slot));
+    }
+
+    /// Takes the task out of `slot` (so its thread drops the result), replaces the thread, and
+    /// returns the task.
+    fn abandon(self: &Arc<Self>, slot: &Arc<Slot>) -> Option<Running> {
+        let running = lock(&slot.running).take()?;
+        let stuck = self.stuck.fetch_add(1, Ordering::SeqCst) + 1;
+        if stuck <= self.jobs * MAX_STUCK_PER_JOB {
+            Self::spawn_worker(self);
+        } else {
+            tracing::error!(
+                stuck,
+                "too many plugin calls are stuck past their timeout; not replacing their threads"
+            );
+        }
+        Some(running)
+    }
+
+    fn watch(self: Arc<Self>) {
+        loop {
+            {
+                let stop = lock(&self.watchdog.0);
+                let (stop, _) = self
+                    .watchdog
+                    .1
+                    .wait_timeout(stop, WATCH_INTERVAL)
+                    .unwrap_or_else(|e| e.into_inner());
+                if *stop {
+                    return;
+                }
+            }
+            let now = Instant::now();
+            let slots: Vec<Arc<Slot>> = lock(&self.slots).clone();
+
+            // Requests past their own deadline: send what they have, abandon their tasks.
+            let expired: Vec<Arc<Request>> = {
+                let mut requests = lock(&self.requests);
+                requests.retain(|r| r.strong_count() > 0);
+                requests
+                    .iter()
+                    .filter_map(Weak::upgrade)
+                    .filter(|r| !r.is_finished() && r.deadline.is_some_and(|d| d <= now))
+                    .collect()
+            };
+            for request in &expired {
+                request.expire();
+                for slot in &slots {
+                    let mine = lock(&slot.running)
+                        .as_ref()
+                        .is_some_and(|r| Arc::ptr_eq(&r.request, request));
+                    if mine {
+                        self.abandon(slot);
+                    }
+                }
+            }
+
+            for slot in &slots {
+                let late = lock(&slot.running)
+                    .as_ref()
+                    .is_some_and(|r| r.deadline <= now);
+                if !late {
+                    continue;
+                }
+                if let Some(running) = self.abandon(slot) {
+                    let tasks = running.request.abandon(running.kind, running.timeout);
+                    self.push(tasks);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1022 @@
+//! One request's state and the dispatch rules: which (payload, worker) pairs run, when, and what
+//! their results do. Everything here runs under the request's lock and returns the tasks that
+//! became ready; plugin calls happen outside the lock, in [`Request::execute`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use stoq_plugin_abi::host::{
+    CallError, CallErrorKind, Extracted, Instance, QueryContext, Role, WorkerOutput,
+};
+use stoq_plugin_abi::{DispatcherResponse, PayloadMeta, RequestMeta, ffi};
+
+use super::{Limits, Shared};
+use crate::model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
+
+/// What a task does.
+#[derive(Clone)]
+pub(crate) enum TaskKind {
+    /// Run one worker on one payload.
+    Scan {
+        payload: usize,
+        worker: Arc<str>,
+        instance: Arc<Instance>,
+    },
+    /// Ask every dispatcher about one payload.
+    Dispatch { payload: usize },
+}
+
+/// A unit of work for the pool.
+pub(crate) struct Task {
+    pub request: Arc<Request>,
+    pub kind: TaskKind,
+    pub timeout: Duration,
+}
+
+/// What a task's plugin calls produced (computed without the lock).
+pub(crate) enum Outcome {
+    Scan(Result<Option<WorkerOutput>, CallError>, Vec<[u8; 32]>),
+    Dispatch(u64, Vec<(String, Result<DispatcherResponse, CallError>)>),
+}
+
+/// How a worker's run on a payload ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    /// It ran and returned.
+    Ran,
+    /// It failed, panicked, timed out or could not run; dependents do not run.
+    Failed,
+    /// A dependency cycle or depth limit stopped the chain; reported once already.
+    Aborted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WorkerState {
+    /// Waiting for this many required workers.
+    Waiting(usize),
+    /// Queued or running.
+    Queued,
+    Done(Done),
+}
+
+enum Want {
+    Pending,
+    Done(Done),
+}
+
+struct PayloadState {
+    content: Bytes,
+    sha256: Option<[u8; 32]>,
+    results: PayloadResults,
+    dispatch_meta: Map<String, Value>,
+    workers: HashMap<Arc<str>, WorkerState>,
+    /// Workers waiting for a worker, by the worker they wait for.
+    dependents: HashMap<Arc<str>, Vec<Arc<str>>>,
+    /// The request generation when dispatchers were last asked about this payload.
+    dispatched_at: Option<u64>,
+    /// Where it sits in the tree, for the deterministic order: (parent's key, worker, index).
+    sort_key: Vec<(usize, String, usize)>,
+}
+
+pub(crate) struct State {
+    request_meta: RequestMeta,
+    payloads: Vec<PayloadState>,
+    /// Content digest to payload, filled once the first payload is extracted.
+    by_sha256: Option<HashMap<[u8; 32], usize>>,
+    errors: Vec<ErrorRecord>,
+    unavailable_reported: HashSet<String>,
+    limits_reported: HashSet<&'static str>,
+    extracted_count: usize,
+    extracted_bytes: u64,
+    /// Tasks queued or running.
+    outstanding: usize,
+    /// Bumped whenever a worker finishes or a payload is added: dispatchers may answer
+    /// differently afterwards.
+    generation: u64,
+    finished: bool,
+    reply: Option<mpsc::Sender<StoqResponse>>,
+}
+
+/// One request in flight.
+pub(crate) struct Request {
+    shared: Arc<Shared>,
+    state: Mutex<State>,
+    /// Set once the response is sent; later results are discarded.
+    finished: AtomicBool,
+    /// When the whole request must be done.
+    pub deadline: Option<Instant>,
+}
+
+fn call_error_text(role: &str, e: &CallError) -> String {
+    match e.kind {
+        CallErrorKind::Panicked => format!("{role}:panicked: {}", e.message),
+        _ => format!("{role}:failed: {}", e.message),
+    }
+}
+
+fn format_uuid(digest: &[u8]) -> String {
+    let h = hex::encode(&digest[..16]);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+impl Request {
+    /// A request for `roots`; returns it with its first tasks.
+    pub fn start(
+        shared: Arc<Shared>,
+        roots: Vec<(Bytes, PayloadMeta)>,
+        request_meta: RequestMeta,
+        reply: mpsc::Sender<StoqResponse>,
+    ) -> (Arc<Self>, Vec<Task>) {
+        let deadline = shared.settings.request_timeout.map(|t| Instant::now() + t);
+        let request = Arc::new(Self {
+            shared,
+            state: Mutex::new(State {
+                request_meta,
+                payloads: Vec::new(),
+                by_sha256: None,
+                errors: Vec::new(),
+                unavailable_reported: HashSet::new(),
+                limits_reported: HashSet::new(),
+                extracted_count: 0,
+                extracted_bytes: 0,
+                outstanding: 0,
+                generation: 0,
+                finished: false,
+                reply: Some(reply),
+            }),
+            finished: AtomicBool::new(false),
+            deadline,
+        });
+        let mut tasks = Vec::new();
+        {
+            let mut state = request.lock();
+            for (index, (content, meta)) in roots.into_iter().enumerate() {
+                let idx = request.push_payload(
+                    &mut state,
+                    content,
+                    None,
+                    meta,
+                    0,
+                    vec![(index, String::new(), 0)],
+                );
+                let start: Vec<Arc<str>> = request
+                    .shared
+                    .settings
+                    .start_dispatch
+                    .iter()
+                    .map(|s| Arc::from(s.as_str()))
+                    .collect();
+                request.schedule_new(&mut state, idx, &start, &mut tasks);
+            }
+            if state.outstanding == 0 {
+                request.quiesce(&mut state, &mut tasks);
+            }
+        }
+        (request, tasks)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a bug in this module; the state is still consistent enough to
+        // finish the request.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the response was already sent.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    fn settings(&self) -> &super::Settings {
+        &self.shared.settings
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.shared.settings.limits
+    }
+
+    fn task(self: &Arc<Self>, state: &mut State, kind: TaskKind, timeout: Duration) -> Task {
+        state.outstanding += 1;
+        Task {
+            request: Arc::clone(self),
+            kind,
+            timeout,
+        }
+    }
+
+    fn error(state: &mut State, error: String, plugin: Option<&str>, payload: Option<usize>) {
+        let payload_id = payload.map(|i| state.payloads[i].results.payload_id.clone());
+        state.errors.push(ErrorRecord {
+            error,
+            plugin_name: plugin.map(str::to_owned),
+            payload_id,
+        });
+    }
+
+    fn push_payload(
+        &self,
+        state: &mut State,
+        content: Bytes,
+        sha256: Option<[u8; 32]>,
+        meta: PayloadMeta,
+        depth: u32,
+        sort_key: Vec<(usize, String, usize)>,
+    ) -> usize {
+        let idx = state.payloads.len();
+        let payload_id = if self.settings().deterministic {
+            let digest = sha256.unwrap_or_else(|| Sha256::digest(&content).into());
+            let mut h = Sha256::new();
+            match state.payloads.first() {
+                // Extracted payloads are unique by content within a request.
+                Some(root) if depth > 0 => h.update(root.results.payload_id.as_bytes()),
+                _ => h.update(format!("root:{idx}:").as_bytes()),
+            }
+            h.update(digest);
+            format_uuid(&h.finalize())
+        } else {
+            uuid::Uuid::new_v4().to_string()
+        };
+        state.payloads.push(PayloadState {
+            results: PayloadResults {
+                size: content.len() as u64,
+                payload_id,
+                payload_meta: meta,
+                plugins_run: PluginsRun::default(),
+                extracted_from: Vec::new(),
+                extracted_by: Vec::new(),
+                extracted_extra_data: Vec::new(),
+                workers: Map::new(),
+                archivers: Map::new(),
+                depth,
+            },
+            content,
+            sha256,
+            dispatch_meta: Map::new(),
+            workers: HashMap::new(),
+            dependents: HashMap::new(),
+            dispatched_at: None,
+            sort_key,
+        });
+        state.generation += 1;
+        idx
+    }
+
+    /// Schedules a payload that just entered the request: `extra` (start dispatch for roots),
+    /// always dispatch, its own `dispatch_to`, and a question to the dispatchers. A payload
+    /// `max_recursion` or more extractions deep, or larger than `max_payload_size`, is listed
+    /// but not scanned.
+    fn schedule_new(
+        self: &Arc<Self>,
+        state: &mut State,
+        idx: usize,
+        extra: &[Arc<str>],
+        tasks: &mut Vec<Task>,
+    ) {
+        let payload = &state.payloads[idx];
+        if !payload.results.payload_meta.should_scan {
+            return;
+        }
+        let depth = payload.results.depth;
+        let max = self.settings().max_recursion;
+        if depth >= max {
+            Self::error(
+                state,
+                format!(
+                    "Final worker round ({max}) reached, unable to process payload: it is {depth} extractions deep and max_recursion is {max}"
+                ),
+                None,
+                Some(idx),
+            );
+            return;
+        }
+        let size = payload.content.len() as u64;
+        if size > self.limits().max_payload_size {
+            Self::error(
+                state,
+                format!(
+                    "limit max_payload_size ({}) exceeded: the payload has {size} bytes and is not scanned",
+                    self.limits().max_payload_size
+                ),
+                None,
+                Some(idx),
+            );
+            return;
+        }
+        let mut names: Vec<Arc<str>> = extra.to_vec();
+        names.extend(self.shared.always_dispatch.iter().cloned());
+        names.extend(
+            state.payloads[idx]
+                .results
+                .payload_meta
+                .dispatch_to
+                .iter()
+                .map(|s| Arc::from(s.as_str())),
+        );
+        for name in names {
+            self.want(state, idx, &name, &mut Vec::new(), tasks);
+        }
+        if !self.settings().dispatchers.is_empty() {
+            let timeout = self.settings().worker_timeout;
+            let task = self.task(state, TaskKind::Dispatch { payload: idx }, timeout);
+            tasks.push(task);
+        }
+    }
+
+    fn report_unavailable(
+        state: &mut State,
+        name: &str,
+        kind: &str,
+        e: &crate::PluginError,
+        idx: usize,
+    ) {
+        if state.unavailable_reported.insert(name.to_owned()) {
+            Self::error(
+                state,
+                format!("{kind} plugin {name} failed to load: {e}"),
+                Some(name),
+                Some(idx),
+            );
+        }
+    }
+
+    /// Makes sure worker `name` runs on payload `idx` once its required workers have: schedules
+    /// it (and them) unless already done. `chain` is the path of dependents that led here.
+    fn want(
+        self: &Arc<Self>,
+        state: &mut State,
+        idx: usize,
+        name: &Arc<str>,
+        chain: &mut Vec<Arc<str>>,
+        tasks: &mut Vec<Task>,
+    ) -> Want {
+        match state.payloads[idx].workers.get(name) {
+            Some(WorkerState::Done(done)) => return Want::Done(*done),
+            Some(_) => return Want::Pending,
+            None => {}
+        }
+        let root = chain.first().unwrap_or(name).clone();
+        let path = || {
+            chain
+                .iter()
+                .map(|c| &**c)
+                .chain(std::iter::once(&**name))
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        };
+        if chain.contains(name) {
+            Self::error(
+                state,
+                format!(
+                    "Circular required plugin dependency found, unable to process plugin {name} ({})",
+                    path()
+                ),
+                Some(&root),
+                Some(idx),
+            );
+            return Want::Done(Done::Aborted);
+        }
+        let max_depth = self.settings().max_required_worker_depth;
+        if chain.len() > max_depth as usize {
+            Self::error(
+                state,
+                format!(
+                    "Max required plugin depth {max_depth} reached, unable to generate additional tasks ({})",
+                    path()
+                ),
+                Some(&root),
+                Some(idx),
+            );
+            return Want::Done(Done::Aborted);
+        }
+        let instance = match self.shared.registry.instance(name, Role::Worker) {
+            Ok(instance) => instance,
+            Err(e) => {
+                Self::report_unavailable(state, name, "Worker", &e, idx);
+                state.payloads[idx]
+                    .workers
+                    .insert(name.clone(), WorkerState::Done(Done::Failed));
+                return Want::Done(Done::Failed);
+            }
+        };
+
+        chain.push(name.clone());
+        let mut missing = Vec::new();
+        let mut blocked = None;
+        for dependency in &instance.required_workers {
+            let dependency: Arc<str> = Arc::from(dependency.as_str());
+            match self.want(state, idx, &dependency, chain, tasks) {
+                Want::Done(Done::Ran) => {}
+                Want::Done(done) => {
+                    blocked = Some((dependency, done));
+                    break;
+                }
+                Want::Pending => missing.push(dependency),
+            }
+        }
+        chain.pop();
+
+        if let Some((dependency, done)) = blocked {
+            self.block(state, idx, name, &dependency, done);
+            return Want::Done(done);
+        }
+        let payload = &mut state.payloads[idx];
+        if missing.is_empty() {
+            payload.workers.insert(name.clone(), WorkerState::Queued);
+            let timeout = self.shared.timeout_of(name);
+            let task = self.task(
+                state,
+                TaskKind::Scan {
+                    payload: idx,
+                    worker: name.clone(),
+                    instance,
+                },
+                timeout,
+            );
+            tasks.push(task);
+        } else {
+            payload
+                .workers
+                .insert(name.clone(), WorkerState::Waiting(missing.len()));
+            for dependency in missing {
+                payload
+                    .dependents
+                    .entry(dependency)
+                    .or_default()
+                    .push(name.clone());
+            }
+        }
+        Want::Pending
+    }
+
+    /// Worker `name` cannot run on `idx` because `dependency` ended with `done`.
+    fn block(&self, state: &mut State, idx: usize, name: &Arc<str>, dependency: &str, done: Done) {
+        if done == Done::Failed {
+            Self::error(
+                state,
+                format!("worker:not run: required worker `{dependency}` failed on this payload"),
+                Some(name),
+                Some(idx),
+            );
+        }
+        state.payloads[idx]
+            .workers
+            .insert(name.clone(), WorkerState::Done(done));
+    }
+
+    /// Records that `name` finished on `idx` and releases or blocks its dependents.
+    fn finish_worker(
+        self: &Arc<Self>,
+        state: &mut State,
+        idx: usize,
+        name: &Arc<str>,
+        done: Done,
+        tasks: &mut Vec<Task>,
+    ) {
+        let mut finished = vec![(name.clone(), done)];
+        while let Some((name, done)) = finished.pop() {
+            let payload = &mut state.payloads[idx];
+            payload
+                .workers
+                .insert(name.clone(), WorkerState::Done(done));
+            let dependents = payload.dependents.remove(&name).unwrap_or_default();
+            for dependent in dependents {
+                let Some(WorkerState::Waiting(missing)) =
+                    state.payloads[idx].workers.get(&dependent).copied()
+                else {
+                    continue;
+                };
+                if done != Done::Ran {
+                    self.block(state, idx, &dependent, &name, done);
+                    finished.push((dependent, done));
+                } else if missing > 1 {
+                    state.payloads[idx]
+                        .workers
+                        .insert(dependent, WorkerState::Waiting(missing - 1));
+                } else {
+                    state.payloads[idx]
+                        .workers
+                        .insert(dependent.clone(), WorkerState::Queued);
+                    let Ok(instance) = self.shared.registry.instance(&dependent, Role::Worker)
+                    else {
+                        continue;
+                    };
+                    let timeout = self.shared.timeout_of(&dependent);
+                    let task = self.task(
+                        state,
+                        TaskKind::Scan {
+                            payload: idx,
+                            worker: dependent,
+                            instance,
+                        },
+                        timeout,
+                    );
+                    tasks.push(task);
+                }
+            }
+        }
+    }
+
+    /// Runs a task's plugin calls, without holding the lock.
+    pub fn execute(self: &Arc<Self>, kind: &TaskKind) -> Outcome {
+        match kind {
+            TaskKind::Scan {
+                payload,
+                worker,
+                instance,
+            } => {
+                let (content, payload_id) = {
+                    let state = self.lock();
+                    let p = &state.payloads[*payload];
+                    (p.content.clone(), p.results.payload_id.clone())
+                };
+                let context = PayloadContext {
+                    request: self,
+                    idx: *payload,
+                };
+                let span =
+                    tracing::debug_span!("scan", plugin = &**worker, payload_id = %payload_id);
+                let result = span.in_scope(|| instance.scan(&content, &payload_id, &context));
+                // Digest extracted payloads here, outside the lock.
+                let digests = match &result {
+                    Ok(Some(output)) => output
+                        .extracted
+                        .iter()
+                        .map(|e| Sha256::digest(&e.content).into())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Outcome::Scan(result, digests)
+            }
+            TaskKind::Dispatch { payload } => {
+                let (content, payload_id, generation) = {
+                    let state = self.lock();
+                    let p = &state.payloads[*payload];
+                    (
+                        p.content.clone(),
+                        p.results.payload_id.clone(),
+                        state.generation,
+                    )
+                };
+                let context = PayloadContext {
+                    request: self,
+                    idx: *payload,
+                };
+                let answers = self
+                    .settings()
+                    .dispatchers
+                    .iter()
+                    .map(|name| {
+                        let answer = match self.shared.registry.instance(name, Role::Dispatcher) {
+                            Ok(instance) => {
+                                instance.get_dispatches(&content, &payload_id, &context)
+                            }
+                            Err(e) => Err(CallError {
+                                kind: CallErrorKind::Failed,
+                                message: format!("Dispatcher plugin {name} failed to load: {e}"),
+                            }),
+                        };
+                        (name.clone(), answer)
+                    })
+                    .collect();
+                Outcome::Dispatch(generation, answers)
+            }
+        }
+    }
+
+    /// Applies a task's outcome; returns the tasks that became ready.
+    pub fn complete(self: &Arc<Self>, kind: TaskKind, outcome: Outcome) -> Vec<Task> {
+        let mut tasks = Vec::new();
+        let mut state = self.lock();
+        if state.finished {
+            return tasks;
+        }
+        match (kind, outcome) {
+            (
+                TaskKind::Scan {
+                    payload, worker, ..
+                },
+                Outcome::Scan(result, digests),
+            ) => {
+                self.apply_scan(&mut state, payload, &worker, result, digests, &mut tasks);
+            }
+            (TaskKind::Dispatch { payload }, Outcome::Dispatch(generation, answers)) => {
+                self.apply_dispatch(&mut state, payload, generation, answers, &mut tasks);
+            }
+            _ => unreachable!("outcome of another task kind"),
+        }
+        self.task_done(&mut state, &mut tasks);
+        tasks
+    }
+
+    /// A task was dropped without running (the request is finished).
+    pub fn skip(&self) {
+        let mut state = self.lock();
+        state.outstanding = state.outstanding.saturating_sub(1);
+    }
+
+    /// A task ran past its timeout: the pool abandons it and this records why.
+    pub fn abandon(self: &Arc<Self>, kind: TaskKind, timeout: Duration) -> Vec<Task> {
+        let mut tasks = Vec::new();
+        let mut state = self.lock();
+        if state.finished {
+            return tasks;
+        }
+        let seconds = timeout.as_secs_f64();
+        match kind {
+            TaskKind::Scan {
+                payload, worker, ..
+            } => {
+                Self::error(
+                    &mut state,
+                    format!(
+                        "worker:timed out: still running after {seconds} s (its `timeout` option); the result is discarded"
+                    ),
+                    Some(&worker),
+                    Some(payload),
+                );
+                state.payloads[payload]
+                    .results
+                    .plugins_run
+                    .workers
+                    .push(worker.to_string());
+                state.generation += 1;
+                self.finish_worker(&mut state, payload, &worker, Done::Failed, &mut tasks);
+            }
+            TaskKind::Dispatch { payload } => {
+                Self::error(
+                    &mut state,
+                    format!(
+                        "dispatcher:timed out: the dispatchers were still running after {seconds} s"
+                    ),
+                    None,
+                    Some(payload),
+                );
+                let generation = state.generation;
+                state.payloads[payload].dispatched_at = Some(generation);
+            }
+        }
+        self.task_done(&mut state, &mut tasks);
+        tasks
+    }
+
+    /// The request ran past `--timeout`: record it and send what is there.
+    pub fn expire(&self) {
+        let mut state = self.lock();
+        if state.finished {
+            return;
+        }
+        let timeout = self
+            .settings()
+            .request_timeout
+            .unwrap_or_default()
+            .as_secs_f64();
+        let pending = state.outstanding;
+        Self::error(
+            &mut state,
+            format!(
+                "limit request timeout ({timeout} s) reached: {pending} scan tasks did not finish; the response holds what finished"
+            ),
+            None,
+            None,
+        );
+        self.finish(&mut state);
+    }
+
+    fn apply_scan(
+        self: &Arc<Self>,
+        state: &mut State,
+        idx: usize,
+        worker: &Arc<str>,
+        result: Result<Option<WorkerOutput>, CallError>,
+        digests: Vec<[u8; 32]>,
+        tasks: &mut Vec<Task>,
+    ) {
+        state.payloads[idx]
+            .results
+            .plugins_run
+            .workers
+            .push(worker.to_string());
+        state.generation += 1;
+        let done = match result {
+            Ok(None) => Done::Ran,
+            Ok(Some(output)) => {
+                if let Some(results) = output.results {
+                    state.payloads[idx]
+                        .results
+                        .workers
+                        .insert(worker.to_string(), results);
+                }
+                for message in output.errors {
+                    Self::error(state, message, Some(worker), Some(idx));
+                }
+                for next in output.dispatch_to {
+                    self.want(
+                        state,
+                        idx,
+                        &Arc::from(next.as_str()),
+                        &mut Vec::new(),
+                        tasks,
+                    );
+                }
+                for (n, (extracted, digest)) in
+                    output.extracted.into_iter().zip(digests).enumerate()
+                {
+                    self.add_extracted(state, idx, worker, n, extracted, digest, tasks);
+                }
+                Done::Ran
+            }
+            Err(e) => {
+                Self::error(
+                    state,
+                    call_error_text("worker", &e),
+                    Some(worker),
+                    Some(idx),
+                );
+                Done::Failed
+            }
+        };
+        self.finish_worker(state, idx, worker, done, tasks);
+    }
+
+    fn apply_dispatch(
+        self: &Arc<Self>,
+        state: &mut State,
+        idx: usize,
+        generation: u64,
+        answers: Vec<(String, Result<DispatcherResponse, CallError>)>,
+        tasks: &mut Vec<Task>,
+    ) {
+        state.payloads[idx].dispatched_at = Some(generation);
+        for (dispatcher, answer) in answers {
+            match answer {
+                Ok(response) => {
+                    for e in &response.errors {
+                        Self::error(state, e.message().to_owned(), Some(&dispatcher), Some(idx));
+                    }
+                    state.payloads[idx]
+                        .dispatch_meta
+                        .insert(dispatcher.clone(), Value::Object(response.meta));
+                    for name in response.plugin_names {
+                        self.want(
+                            state,
+                            idx,
+                            &Arc::from(name.as_str()),
+                            &mut Vec::new(),
+                            tasks,
+                        );
+                    }
+                }
+                Err(e) if e.message.starts_with("Dispatcher plugin ") => {
+                    if state.unavailable_reported.insert(dispatcher.clone()) {
+                        Self::error(state, e.message, Some(&dispatcher), Some(idx));
+                    }
+                }
+                Err(e) => Self::error(
+                    state,
+                    call_error_text("dispatcher", &e),
+                    Some(&dispatcher),
+                    Some(idx),
+                ),
+            }
+        }
+    }
+
+    fn limit(
+        &self,
+        state: &mut State,
+        name: &'static str,
+        message: String,
+        worker: &str,
+        parent: usize,
+    ) {
+        if state.limits_reported.insert(name) {
+            Self::error(state, message, Some(worker), Some(parent));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_extracted(
+        self: &Arc<Self>,
+        state: &mut State,
+        parent: usize,
+        worker: &Arc<str>,
+        n: usize,
+        extracted: Extracted,
+        digest: [u8; 32],
+        tasks: &mut Vec<Task>,
+    ) {
+        if state.by_sha256.is_none() {
+            // The first extraction in this request: index the payloads so far.
+            let mut index = HashMap::new();
+            for (i, p) in state.payloads.iter_mut().enumerate() {
+                let sha = *p
+                    .sha256
+                    .get_or_insert_with(|| Sha256::digest(&p.content).into());
+                index.entry(sha).or_insert(i);
+            }
+            state.by_sha256 = Some(index);
+        }
+        let parent_id = state.payloads[parent].results.payload_id.clone();
+        let extra = extracted.payload_meta.extra_data.clone();
+        if let Some(&existing) = state.by_sha256.as_ref().and_then(|m| m.get(&digest)) {
+            let results = &mut state.payloads[existing].results;
+            results.extracted_from.push(parent_id);
+            results.extracted_by.push(worker.to_string());
+            results.extracted_extra_data.push(extra);
+            return;
+        }
+        let limits = self.limits();
+        let size = extracted.content.len() as u64;
+        if size > limits.max_payload_size {
+            let message = format!(
+                "limit max_payload_size ({}) exceeded: an extracted payload of {size} bytes was dropped",
+                limits.max_payload_size
+            );
+            Self::error(state, message, Some(worker), Some(parent));
+            return;
+        }
+        if state.extracted_count >= limits.max_extracted_payloads {
+            let message = format!(
+                "limit max_extracted_payloads ({}) reached: further extracted payloads are dropped",
+                limits.max_extracted_payloads
+            );
+            self.limit(state, "max_extracted_payloads", message, worker, parent);
+            return;
+        }
+        if state.extracted_bytes + size > limits.max_extracted_bytes {
+            let message = format!(
+                "limit max_extracted_bytes ({}) reached: further extracted payloads are dropped",
+                limits.max_extracted_bytes
+            );
+            self.limit(state, "max_extracted_bytes", message, worker, parent);
+            return;
+        }
+        state.extracted_count += 1;
+        state.extracted_bytes += size;
+        let depth = state.payloads[parent].results.depth + 1;
+        let mut sort_key = state.payloads[parent].sort_key.clone();
+        sort_key.push((0, worker.to_string(), n));
+        let idx = self.push_payload(
+            state,
+            extracted.content,
+            Some(digest),
+            extracted.payload_meta,
+            depth,
+            sort_key,
+        );
+        if let Some(index) = state.by_sha256.as_mut() {
+            index.insert(digest, idx);
+        }
+        let results = &mut state.payloads[idx].results;
+        results.extracted_from.push(parent_id);
+        results.extracted_by.push(worker.to_string());
+        results.extracted_extra_data.push(extra);
+        self.schedule_new(state, idx, &[], tasks);
+    }
+
+    fn task_done(self: &Arc<Self>, state: &mut State, tasks: &mut Vec<Task>) {
+        state.outstanding = state.outstanding.saturating_sub(1);
+        if state.outstanding == 0 {
+            self.quiesce(state, tasks);
+        }
+    }
+
+    /// Nothing is running: ask the dispatchers again about payloads whose request changed since
+    /// they were last asked (a dispatcher sees the request's state), or finish.
+    fn quiesce(self: &Arc<Self>, state: &mut State, tasks: &mut Vec<Task>) {
+        if !self.settings().dispatchers.is_empty() {
+            let generation = state.generation;
+            let max = self.settings().max_recursion;
+            let stale: Vec<usize> = state
+                .payloads
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| {
+                    p.results.payload_meta.should_scan
+                        && p.results.depth < max
+                        && p.dispatched_at.is_some_and(|at| at < generation)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if !stale.is_empty() {
+                let timeout = self.settings().worker_timeout;
+                for idx in stale {
+                    let task = self.task(state, TaskKind::Dispatch { payload: idx }, timeout);
+                    tasks.push(task);
+                }
+                return;
+            }
+        }
+        self.finish(state);
+    }
+
+    fn finish(&self, state: &mut State) {
+        state.finished = true;
+        self.finished.store(true, Ordering::Release);
+        let deterministic = self.settings().deterministic;
+        let mut payloads = std::mem::take(&mut state.payloads);
+        if deterministic {
+            payloads.sort_by(|a, b| a.sort_key.cmp(&b.sort_key));
+        }
+        let mut results: Vec<PayloadResults> = payloads.into_iter().map(|p| p.results).collect();
+        let mut errors = std::mem::take(&mut state.errors);
+        if deterministic {
+            for r in &mut results {
+                r.plugins_run.workers.sort();
+                let mut edges: Vec<_> = r
+                    .extracted_from
+                    .drain(..)
+                    .zip(r.extracted_by.drain(..))
+                    .zip(r.extracted_extra_data.drain(..))
+                    .collect();
+                edges.sort_by(|a, b| (&a.0.0, &a.0.1).cmp(&(&b.0.0, &b.0.1)));
+                for ((from, by), extra) in edges {
+                    r.extracted_from.push(from);
+                    r.extracted_by.push(by);
+                    r.extracted_extra_data.push(extra);
+                }
+            }
+            errors.sort_by(|a, b| {
+                (&a.payload_id, &a.plugin_name, &a.error).cmp(&(
+                    &b.payload_id,
+                    &b.plugin_name,
+                    &b.error,
+                ))
+            });
+        }
+        let (time, scan_id) = if deterministic {
+            let mut h = Sha256::new();
+            for r in &results {
+                h.update(r.payload_id.as_bytes());
+            }
+            (None, format_uuid(&h.finalize()))
+        } else {
+            (
+                Some(crate::time::now_rfc3339()),
+                uuid::Uuid::new_v4().to_string(),
+            )
+        };
+        let response = StoqResponse {
+            results,
+            request_meta: std::mem::take(&mut state.request_meta),
+            errors,
+            time,
+            decorators: Map::new(),
+            scan_id,
+        };
+        if let Some(reply) = state.reply.take() {
+            // The caller may have stopped waiting; nothing to do then.
+            let _ = reply.send(response);
+        }
+    }
+}
+
+/// Answers a plugin's questions about payload `idx` and the request.
+struct PayloadContext<'a> {
+    request: &'a Request,
+    idx: usize,
+}
+
+impl QueryContext for PayloadContext<'_> {
+    fn query(&self, key: &str) -> Option<String> {
+        let state = self.request.lock();
+        let payload = state.payloads.get(self.idx)?;
+        let value = match key {
+            ffi::CONTEXT_PAYLOAD_META => {
+                serde_json::to_value(&payload.results.payload_meta).ok()?
+            }
+            ffi::CONTEXT_REQUEST_META => serde_json::to_value(&state.request_meta).ok()?,
+            ffi::CONTEXT_DEPTH => json!(payload.results.depth),
+            ffi::CONTEXT_DISPATCH_META => Value::Object(payload.dispatch_meta.clone()),
+            ffi::CONTEXT_WORKER_RESULTS => Value::Object(payload.results.workers.clone()),
+            ffi::CONTEXT_PLUGINS_RUN => json!(payload.results.plugins_run.workers),
+            ffi::CONTEXT_REQUEST_PAYLOADS => Value::Array(
+                state
+                    .payloads
+                    .iter()
+                    .map(|p| {
+                        json!({
+                            "payload_id": p.results.payload_id,
+                            "depth": p.results.depth,
+                            "plugins_run": p.results.plugins_run.workers,
+                            "payload_meta": p.results.payload_meta,
+                        })
+                    })
+                    .collect(),
+            ),
+            _ => return None,
+        };
+        Some(value.to_string())
+    }
+}
