@@ -118,7 +118,8 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every file below `dir`, sorted; symbolic links to directories are not followed.
+/// Every file below `dir`, sorted; symbolic links to directories are not followed, other
+/// symbolic links are kept (a dangling one is then reported as unreadable).
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.filter_map(|e| e.ok()).collect(),
@@ -132,7 +133,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
         let path = entry.path();
         match entry.file_type() {
             Ok(t) if t.is_dir() => walk(&path, files),
-            Ok(t) if t.is_file() || (t.is_symlink() && path.is_file()) => files.push(path),
+            Ok(t) if t.is_file() || (t.is_symlink() && !path.is_dir()) => files.push(path),
             _ => {}
         }
     }

@@ -4,7 +4,9 @@
 mod cli;
 mod dispatch;
 mod errors;
+mod library;
 mod loading;
 mod options;
 mod scan;
+mod scheduler;
 mod third_party;

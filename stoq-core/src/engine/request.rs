@@ -83,8 +83,26 @@ struct PayloadState {
     sort_key: Vec<(usize, String, usize)>,
 }
 
+/// Effects held back in deterministic mode until the request is quiet, then applied in tree
+/// order, so that which extraction of a duplicate counts as "first" (its depth, its metadata)
+/// and what dispatchers see never depend on thread timing.
+enum Deferred {
+    Extract {
+        parent: usize,
+        worker: Arc<str>,
+        n: usize,
+        extracted: Extracted,
+        digest: [u8; 32],
+    },
+    Want {
+        payload: usize,
+        worker: Arc<str>,
+    },
+}
+
 pub(crate) struct State {
     request_meta: RequestMeta,
+    deferred: Vec<Deferred>,
     payloads: Vec<PayloadState>,
     /// Content digest to payload, filled once the first payload is extracted.
     by_sha256: Option<HashMap<[u8; 32], usize>>,
@@ -144,6 +162,7 @@ impl Request {
             shared,
             state: Mutex::new(State {
                 request_meta,
+                deferred: Vec::new(),
                 payloads: Vec::new(),
                 by_sha256: None,
                 errors: Vec::new(),
@@ -326,7 +345,8 @@ impl Request {
         for name in names {
             self.want(state, idx, &name, &mut Vec::new(), tasks);
         }
-        if !self.settings().dispatchers.is_empty() {
+        // In deterministic mode dispatchers are asked only when the request is quiet.
+        if !self.settings().dispatchers.is_empty() && !self.settings().deterministic {
             let timeout = self.settings().worker_timeout;
             let task = self.task(state, TaskKind::Dispatch { payload: idx }, timeout);
             tasks.push(task);
@@ -732,7 +752,17 @@ impl Request {
                 for (n, (extracted, digest)) in
                     output.extracted.into_iter().zip(digests).enumerate()
                 {
-                    self.add_extracted(state, idx, worker, n, extracted, digest, tasks);
+                    if self.settings().deterministic {
+                        state.deferred.push(Deferred::Extract {
+                            parent: idx,
+                            worker: worker.clone(),
+                            n,
+                            extracted,
+                            digest,
+                        });
+                    } else {
+                        self.add_extracted(state, idx, worker, n, extracted, digest, tasks);
+                    }
                 }
                 Done::Ran
             }
@@ -768,13 +798,15 @@ impl Request {
                         .dispatch_meta
                         .insert(dispatcher.clone(), Value::Object(response.meta));
                     for name in response.plugin_names {
-                        self.want(
-                            state,
-                            idx,
-                            &Arc::from(name.as_str()),
-                            &mut Vec::new(),
-                            tasks,
-                        );
+                        let worker: Arc<str> = Arc::from(name.as_str());
+                        if self.settings().deterministic {
+                            state.deferred.push(Deferred::Want {
+                                payload: idx,
+                                worker,
+                            });
+                        } else {
+                            self.want(state, idx, &worker, &mut Vec::new(), tasks);
+                        }
                     }
                 }
                 Err(e) if e.message.starts_with("Dispatcher plugin ") => {
@@ -892,12 +924,21 @@ impl Request {
         }
     }
 
-    /// Nothing is running: ask the dispatchers again about payloads whose request changed since
-    /// they were last asked (a dispatcher sees the request's state), or finish.
+    /// Nothing is running: apply what deterministic mode held back, ask the dispatchers again
+    /// about payloads whose request changed since they were last asked (a dispatcher sees the
+    /// request's state), or finish.
     fn quiesce(self: &Arc<Self>, state: &mut State, tasks: &mut Vec<Task>) {
+        if !state.deferred.is_empty() {
+            self.apply_deferred(state, tasks);
+            if state.outstanding > 0 {
+                return;
+            }
+        }
         if !self.settings().dispatchers.is_empty() {
             let generation = state.generation;
             let max = self.settings().max_recursion;
+            let max_size = self.limits().max_payload_size;
+            let deterministic = self.settings().deterministic;
             let stale: Vec<usize> = state
                 .payloads
                 .iter()
@@ -905,7 +946,11 @@ impl Request {
                 .filter(|(_, p)| {
                     p.results.payload_meta.should_scan
                         && p.results.depth < max
-                        && p.dispatched_at.is_some_and(|at| at < generation)
+                        && p.content.len() as u64 <= max_size
+                        && match p.dispatched_at {
+                            Some(at) => at < generation,
+                            None => deterministic,
+                        }
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -919,6 +964,42 @@ impl Request {
             }
         }
         self.finish(state);
+    }
+
+    /// Applies held-back extractions (then held-back dispatches) in tree order.
+    fn apply_deferred(self: &Arc<Self>, state: &mut State, tasks: &mut Vec<Task>) {
+        let mut deferred = std::mem::take(&mut state.deferred);
+        let key = |state: &State, d: &Deferred| match d {
+            Deferred::Extract {
+                parent, worker, n, ..
+            } => (
+                0,
+                state.payloads[*parent].sort_key.clone(),
+                worker.clone(),
+                *n,
+            ),
+            Deferred::Want { payload, worker } => (
+                1,
+                state.payloads[*payload].sort_key.clone(),
+                worker.clone(),
+                0,
+            ),
+        };
+        deferred.sort_by_cached_key(|d| key(state, d));
+        for d in deferred {
+            match d {
+                Deferred::Extract {
+                    parent,
+                    worker,
+                    n,
+                    extracted,
+                    digest,
+                } => self.add_extracted(state, parent, &worker, n, extracted, digest, tasks),
+                Deferred::Want { payload, worker } => {
+                    self.want(state, payload, &worker, &mut Vec::new(), tasks);
+                }
+            }
+        }
     }
 
     fn finish(&self, state: &mut State) {

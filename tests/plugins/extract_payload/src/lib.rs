@@ -1,5 +1,5 @@
 //! stoQ's `extract_payload` test plugin: no results; extracts `extracted_payload`, or 50 bytes
-//! that differ on every call.
+//! that differ on every call; `count` of them (default 1), named `extracted_filename`.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -11,6 +11,7 @@ use stoq_plugin_abi::prelude::*;
 pub struct ExtractPayload {
     fixed: Option<String>,
     count: usize,
+    filename: Option<String>,
 }
 
 impl Plugin for ExtractPayload {
@@ -24,6 +25,7 @@ impl Plugin for ExtractPayload {
         Ok(Self {
             fixed: config.get_str("extracted_payload")?,
             count,
+            filename: config.get_str("extracted_filename")?,
         })
     }
 }
@@ -50,10 +52,15 @@ impl Worker for ExtractPayload {
         _request: &Request<'_>,
     ) -> Result<Option<WorkerResponse>> {
         let extracted = (0..self.count).map(|_| {
-            ExtractedPayload::new(match &self.fixed {
+            let mut meta = PayloadMeta::default();
+            if let Some(name) = &self.filename {
+                meta = meta.with_extra("filename", name.as_str());
+            }
+            let content = match &self.fixed {
                 Some(fixed) => fixed.clone().into_bytes(),
                 None => random_bytes(),
-            })
+            };
+            ExtractedPayload::with_meta(content, meta)
         });
         Ok(Some(WorkerResponse::default().with_extracted(extracted)))
     }

@@ -1,6 +1,7 @@
 //! stoQ's `simple_worker` test plugin. Results `{"valuable_insight": "wow"}`; extracts
 //! `extracted_payload` (default `Lorem ipsum`). Knobs (options): `extracted_dispatch_to`,
-//! `should_scan`, `additional_dispatch_to`, `raise_exception`, `return_errors`.
+//! `should_scan`, `additional_dispatch_to`, `raise_exception`, `return_errors`,
+//! `extracted_filename`.
 
 use stoq_plugin_abi::prelude::*;
 
@@ -12,6 +13,7 @@ pub struct SimpleWorker {
     additional_dispatch_to: Vec<String>,
     raise_exception: bool,
     return_errors: bool,
+    extracted_filename: Option<String>,
 }
 
 impl Plugin for SimpleWorker {
@@ -33,6 +35,7 @@ impl Plugin for SimpleWorker {
                 .unwrap_or_default(),
             raise_exception: config.get_bool("raise_exception")?.unwrap_or(false),
             return_errors: config.get_bool("return_errors")?.unwrap_or(false),
+            extracted_filename: config.get_str("extracted_filename")?,
         })
     }
 }
@@ -47,11 +50,14 @@ impl Worker for SimpleWorker {
         if self.raise_exception {
             return Err(Error::msg("Test exception please ignore"));
         }
-        let meta = PayloadMeta {
+        let mut meta = PayloadMeta {
             should_scan: self.should_scan,
             dispatch_to: self.extracted_dispatch_to.clone(),
             ..PayloadMeta::default()
         };
+        if let Some(name) = &self.extracted_filename {
+            meta = meta.with_extra("filename", name.as_str());
+        }
         let mut response =
             WorkerResponse::new(json!({"valuable_insight": "wow"})).with_extracted([
                 ExtractedPayload::with_meta(self.extracted_payload.clone(), meta),
