@@ -1,6 +1,5 @@
 //! `stoq scan` and `stoq list`.
 
-use std::collections::VecDeque;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::json;
-use stoq_core::{Engine, Limits, PayloadMeta, PendingScan, RequestMeta, Settings};
+use stoq_core::{Engine, Limits, PayloadMeta, RequestMeta, Settings};
 use stoq_plugin_abi::bytes_to_string;
 
 use crate::cli::{Format, ListArgs, ScanArgs};
@@ -156,19 +155,16 @@ fn scan_dir(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    // Requests in flight: enough to keep every thread busy, few enough to bound memory.
-    let window = engine.settings().jobs.max(1) * 4;
-    let mut pending: VecDeque<PendingScan> = VecDeque::new();
     let mut unreadable = 0;
-    for path in files {
-        let content = match std::fs::read(&path) {
+    let inputs = files.iter().filter_map(|path| {
+        let content = match std::fs::read(path) {
             Ok(content) => content,
             Err(e) => {
                 progress
                     .suspend(|| tracing::error!(path = %path.display(), "cannot read file: {e}"));
                 unreadable += 1;
                 progress.inc(1);
-                continue;
+                return None;
             }
         };
         let mut meta = PayloadMeta::default();
@@ -178,23 +174,22 @@ fn scan_dir(
                 bytes_to_string(name.as_encoded_bytes()).into(),
             );
         }
-        let relative = path.strip_prefix(dir).unwrap_or(&path);
+        let relative = path.strip_prefix(dir).unwrap_or(path);
         meta.extra_data.insert(
             "path".into(),
             bytes_to_string(relative.as_os_str().as_encoded_bytes()).into(),
         );
-        pending.push_back(engine.submit(content.into(), meta, request_meta.clone()));
-        while pending.len() >= window {
-            let response = pending.pop_front().map(PendingScan::wait);
-            progress.inc(1);
-            write_json(out, &response, format).map_err(unwrap_io)?;
-        }
-    }
-    for scan in pending {
-        let response = scan.wait();
+        Some((content.into(), meta, request_meta.clone()))
+    });
+    let mut written = Ok(());
+    // Requests in flight: enough to keep every thread busy, few enough to bound memory.
+    engine.scan_many(inputs, 0, |_, response| {
         progress.inc(1);
-        write_json(out, &response, format).map_err(unwrap_io)?;
-    }
+        if written.is_ok() {
+            written = write_json(out, &response, format).map_err(unwrap_io);
+        }
+    });
+    written?;
     progress.finish_and_clear();
     Ok(unreadable)
 }

@@ -14,12 +14,35 @@ fn format_unix(secs: u64, micros: u32) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    // Written digit by digit: this runs once per response, and `format!` costs more than the
+    // rest of a small scan's bookkeeping.
+    let mut out = [0u8; 27];
+    let mut put = |at: usize, value: u64, width: usize| {
+        let mut v = value;
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year.clamp(0, 9999) as u64, 4);
+    put(5, u64::from(month), 2);
+    put(8, u64::from(day), 2);
+    put(11, rem / 3600, 2);
+    put(14, (rem % 3600) / 60, 2);
+    put(17, rem % 60, 2);
+    put(20, u64::from(micros), 6);
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ] {
+        out[at] = sep;
+    }
+    out[26] = b'Z';
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).

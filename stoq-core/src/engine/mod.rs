@@ -9,6 +9,7 @@
 //! the request goes quiet after its state changed, so a dispatcher that looks at the request
 //! (stoQ's conditional dispatcher) sees the work done since.
 
+mod batch;
 mod pool;
 mod request;
 
@@ -92,6 +93,7 @@ pub(crate) struct Shared {
     pub registry: Arc<Registry>,
     pub settings: Settings,
     pub always_dispatch: Vec<Arc<str>>,
+    pub start_dispatch: Vec<Arc<str>>,
     /// Plugins whose `timeout` option overrides [`Settings::worker_timeout`].
     timeouts: HashMap<String, Duration>,
 }
@@ -180,11 +182,17 @@ impl Engine {
             .iter()
             .map(|s| Arc::from(s.as_str()))
             .collect();
+        let start_dispatch = settings
+            .start_dispatch
+            .iter()
+            .map(|s| Arc::from(s.as_str()))
+            .collect();
         Self {
             shared: Arc::new(Shared {
                 registry,
                 settings,
                 always_dispatch,
+                start_dispatch,
                 timeouts,
             }),
             pool: pool::Pool::new(jobs),
@@ -265,12 +273,63 @@ impl Engine {
             Arc::clone(&self.shared),
             vec![(content, payload_meta)],
             request_meta,
-            tx,
+            request::Reply::Channel(tx),
         );
         if !tasks.is_empty() {
             self.pool.submit(&request, tasks);
         }
         PendingScan { reply: rx }
+    }
+
+    /// Scans many root payloads, one request each, several at once on the engine's threads,
+    /// and hands each response to `on_response` with its input index, in input order. At most
+    /// `window` requests run at once (0: 32 per thread), which bounds the payload memory held;
+    /// the calling thread sleeps until a batch of responses is ready rather than waking for
+    /// each one.
+    pub fn scan_many<I, F>(&self, inputs: I, window: usize, mut on_response: F)
+    where
+        I: IntoIterator<Item = (Bytes, PayloadMeta, RequestMeta)>,
+        F: FnMut(usize, StoqResponse),
+    {
+        let threads = match self.shared.settings.jobs {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let window = if window == 0 { threads * 32 } else { window };
+        let completions = Arc::new(batch::Completions::new(window / 4));
+        let mut reorder = batch::Reorder::new();
+        let mut submitted = 0;
+        // Requests are created on the pool's threads, handed over a few at a time (one queue
+        // lock per batch).
+        let mut starts: Vec<request::Start> = Vec::new();
+        for (content, payload_meta, request_meta) in inputs {
+            // Running requests hold their payloads: at most `window` of them. Finished ones
+            // waiting for an earlier one hold only their responses: a larger bound.
+            let full = |reorder: &batch::Reorder| {
+                completions.in_flight() >= window || reorder.held() >= window * 16
+            };
+            if full(&reorder) {
+                self.pool.start_many(starts.drain(..));
+                while full(&reorder) {
+                    reorder.push(completions.collect(), &mut on_response);
+                }
+            }
+            completions.submitted();
+            starts.push(request::Start {
+                shared: Arc::clone(&self.shared),
+                roots: vec![(content, payload_meta)],
+                request_meta,
+                reply: request::Reply::Batch(Arc::clone(&completions), submitted),
+            });
+            submitted += 1;
+            if starts.len() >= 8 {
+                self.pool.start_many(starts.drain(..));
+            }
+        }
+        self.pool.start_many(starts.drain(..));
+        while reorder.delivered() < submitted {
+            reorder.push(completions.collect(), &mut on_response);
+        }
     }
 
     /// Scans one root payload and everything extracted from it, and returns the response.

@@ -14,13 +14,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use super::request::{Request, Task, TaskKind};
+use super::request::{Request, Start, Task, TaskKind};
 
 /// How often the watchdog looks at running tasks.
 const WATCH_INTERVAL: Duration = Duration::from_millis(5);
 /// Abandoned threads that may still be stuck in plugin code before the pool stops replacing
 /// them (then capacity shrinks instead of threads piling up).
 const MAX_STUCK_PER_JOB: usize = 8;
+/// The most tasks a thread takes from the global queue at once.
+const GRAB: usize = 16;
 
 struct Running {
     request: Arc<Request>,
@@ -37,8 +39,15 @@ struct Slot {
     running: Mutex<Option<Running>>,
 }
 
+/// What the pool runs: a task of a request, or the start of a new request (created on a pool
+/// thread, so its memory is allocated and freed on the threads that work on it).
+pub(crate) enum Job {
+    Run(Task),
+    Start(Box<Start>),
+}
+
 struct Queue {
-    tasks: VecDeque<Task>,
+    tasks: VecDeque<Job>,
     shutdown: bool,
 }
 
@@ -91,12 +100,14 @@ impl Pool {
 
     /// Queues tasks (from outside the pool).
     pub fn submit(&self, request: &Arc<Request>, tasks: Vec<Task>) {
-        if request.deadline.is_some() {
-            let mut requests = lock(&self.inner.requests);
-            requests.retain(|r| r.strong_count() > 0);
-            requests.push(Arc::downgrade(request));
-        }
-        self.inner.push(tasks);
+        self.inner.watch_deadline(request);
+        self.inner.push(tasks.into_iter().map(Job::Run));
+    }
+
+    /// Queues new requests with one lock of the queue.
+    pub fn start_many(&self, starts: impl IntoIterator<Item = Start>) {
+        self.inner
+            .push(starts.into_iter().map(|s| Job::Start(Box::new(s))));
     }
 }
 
@@ -122,28 +133,45 @@ impl Inner {
         }
     }
 
-    fn push(&self, tasks: impl IntoIterator<Item = Task>) {
+    fn watch_deadline(&self, request: &Arc<Request>) {
+        if request.deadline.is_some() {
+            let mut requests = lock(&self.requests);
+            requests.retain(|r| r.strong_count() > 0);
+            requests.push(Arc::downgrade(request));
+        }
+    }
+
+    fn push(&self, tasks: impl IntoIterator<Item = Job>) {
         let mut queue = lock(&self.queue);
         let before = queue.tasks.len();
         queue.tasks.extend(tasks);
         let added = queue.tasks.len() - before;
+        // Waiting threads count themselves idle under this lock, so this is exact: a wake-up
+        // (a system call) only when a thread sleeps.
+        let idle = self.idle.load(Ordering::SeqCst);
         drop(queue);
-        match added {
-            0 => {}
-            1 => self.available.notify_one(),
+        match (added, idle) {
+            (0, _) | (_, 0) => {}
+            (1, _) => self.available.notify_one(),
             _ => self.available.notify_all(),
         }
     }
 
-    /// The next global task, waiting for one; `None` at shutdown.
-    fn pop(&self) -> Option<Task> {
+    /// Moves the next global tasks into `local`, waiting for one; `false` at shutdown. Takes a
+    /// share of the queue (up to [`GRAB`]) per lock, so threads do not convoy on it when tasks
+    /// are short.
+    fn pop_into(&self, local: &mut Vec<Job>) -> bool {
         let mut queue = lock(&self.queue);
         loop {
-            if let Some(task) = queue.tasks.pop_front() {
-                return Some(task);
+            if !queue.tasks.is_empty() {
+                let share = (queue.tasks.len() / (self.jobs * 2)).clamp(1, GRAB);
+                // Reversed, so the local stack pops them in queue order.
+                let taken: Vec<Job> = queue.tasks.drain(..share).collect();
+                local.extend(taken.into_iter().rev());
+                return true;
             }
             if queue.shutdown {
-                return None;
+                return false;
             }
             self.idle.fetch_add(1, Ordering::SeqCst);
             queue = self
@@ -155,10 +183,20 @@ impl Inner {
     }
 
     fn work(self: Arc<Self>, slot: &Arc<Slot>) {
-        let mut local: Vec<Task> = Vec::new();
+        let mut local: Vec<Job> = Vec::new();
         loop {
-            let Some(task) = local.pop().or_else(|| self.pop()) else {
+            if local.is_empty() && !self.pop_into(&mut local) {
                 return;
+            }
+            let task = match local.pop() {
+                Some(Job::Run(task)) => task,
+                Some(Job::Start(start)) => {
+                    let (request, tasks) = Request::start_job(*start);
+                    self.watch_deadline(&request);
+                    local.extend(tasks.into_iter().map(Job::Run));
+                    continue;
+                }
+                None => continue,
             };
             if task.request.is_finished() {
                 task.request.skip();
@@ -178,7 +216,12 @@ impl Inner {
                 self.push(local);
                 return;
             }
-            local.extend(task.request.complete(task.kind, outcome));
+            local.extend(
+                task.request
+                    .complete(task.kind, outcome)
+                    .into_iter()
+                    .map(Job::Run),
+            );
             if local.len() > 1 && self.idle.load(Ordering::SeqCst) > 0 {
                 let keep = local.pop();
                 self.push(local.drain(..));
@@ -254,7 +297,7 @@ impl Inner {
                 }
                 if let Some(running) = self.abandon(slot) {
                     let tasks = running.request.abandon(running.kind, running.timeout);
-                    self.push(tasks);
+                    self.push(tasks.into_iter().map(Job::Run));
                 }
             }
         }

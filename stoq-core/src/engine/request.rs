@@ -117,7 +117,15 @@ pub(crate) struct State {
     /// differently afterwards.
     generation: u64,
     finished: bool,
-    reply: Option<mpsc::Sender<StoqResponse>>,
+    reply: Option<Reply>,
+}
+
+/// Where a finished response goes.
+pub(crate) enum Reply {
+    /// To the one caller of [`Engine::submit`](super::Engine::submit).
+    Channel(mpsc::Sender<StoqResponse>),
+    /// Into a batch of [`Engine::scan_many`](super::Engine::scan_many), at this input index.
+    Batch(Arc<super::batch::Completions>, usize),
 }
 
 /// One request in flight.
@@ -149,13 +157,26 @@ fn format_uuid(digest: &[u8]) -> String {
     )
 }
 
+/// A request to create on a pool thread.
+pub(crate) struct Start {
+    pub shared: Arc<Shared>,
+    pub roots: Vec<(Bytes, PayloadMeta)>,
+    pub request_meta: RequestMeta,
+    pub reply: Reply,
+}
+
 impl Request {
+    /// Creates the request a [`Start`] describes.
+    pub fn start_job(start: Start) -> (Arc<Self>, Vec<Task>) {
+        Self::start(start.shared, start.roots, start.request_meta, start.reply)
+    }
+
     /// A request for `roots`; returns it with its first tasks.
     pub fn start(
         shared: Arc<Shared>,
         roots: Vec<(Bytes, PayloadMeta)>,
         request_meta: RequestMeta,
-        reply: mpsc::Sender<StoqResponse>,
+        reply: Reply,
     ) -> (Arc<Self>, Vec<Task>) {
         let deadline = shared.settings.request_timeout.map(|t| Instant::now() + t);
         let request = Arc::new(Self {
@@ -190,14 +211,8 @@ impl Request {
                     0,
                     vec![(index, String::new(), 0)],
                 );
-                let start: Vec<Arc<str>> = request
-                    .shared
-                    .settings
-                    .start_dispatch
-                    .iter()
-                    .map(|s| Arc::from(s.as_str()))
-                    .collect();
-                request.schedule_new(&mut state, idx, &start, &mut tasks);
+                let start = &request.shared.start_dispatch;
+                request.schedule_new(&mut state, idx, start, &mut tasks);
             }
             if state.outstanding == 0 {
                 request.quiesce(&mut state, &mut tasks);
@@ -1056,9 +1071,11 @@ impl Request {
             decorators: Map::new(),
             scan_id,
         };
-        if let Some(reply) = state.reply.take() {
+        match state.reply.take() {
             // The caller may have stopped waiting; nothing to do then.
-            let _ = reply.send(response);
+            Some(Reply::Channel(reply)) => drop(reply.send(response)),
+            Some(Reply::Batch(completions, index)) => completions.deliver(index, response),
+            None => {}
         }
     }
 }
