@@ -294,3 +294,65 @@ fn the_worker_sees_request_and_payload_metadata() {
     assert_eq!(echo["depth"], 0);
     assert_eq!(echo["request_payloads"], 1);
 }
+
+#[test]
+fn a_required_worker_chain_deeper_than_the_limit_is_an_error() {
+    let sample = fox();
+    let config = sample.dir.path().join("stoq.toml");
+    std::fs::write(&config, "[core]\nmax_required_worker_depth = 1\n").expect("write");
+    // echo_worker -> dummy_worker -> hash: two levels of dependencies.
+    let response = scan(
+        &sample.path,
+        &[
+            "-R",
+            "simple_dispatcher",
+            "--config-file",
+            config.to_str().unwrap(),
+            "--plugin-opts",
+            "simple_dispatcher:workers=echo_worker",
+            "echo_worker:required_workers=dummy_worker",
+            "dummy_worker:required_workers=hash",
+        ],
+    );
+    assert!(workers_run(&response["results"][0]).is_empty());
+    let errs = errors(&response);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("Max required plugin depth 1 reached, unable to generate additional tasks (echo_worker -> dummy_worker -> hash)"),
+        "{errs:?}"
+    );
+    assert_eq!(response["errors"][0]["plugin_name"], "echo_worker");
+}
+
+#[test]
+fn a_failing_dispatcher_is_an_error_and_the_others_still_dispatch() {
+    let sample = fox();
+    let response = scan(
+        &sample.path,
+        &[
+            "-R",
+            "simple_dispatcher",
+            "conditional_dispatcher",
+            "-s",
+            "dummy_worker",
+            "--plugin-opts",
+            "simple_dispatcher:raise_exception=true",
+        ],
+    );
+    assert_eq!(
+        workers_run(&response["results"][0]),
+        ["dummy_worker", "simple_worker"]
+    );
+    // Asked again after the request changed, it fails again: one error per payload.
+    let results = response["results"].as_array().unwrap();
+    let errs = response["errors"].as_array().unwrap();
+    assert_eq!(errs.len(), results.len(), "{errs:?}");
+    for (err, result) in errs.iter().zip(results) {
+        assert_eq!(err["plugin_name"], "simple_dispatcher");
+        assert_eq!(
+            err["error"],
+            "dispatcher:failed: Test exception please ignore"
+        );
+        assert_eq!(err["payload_id"], result["payload_id"]);
+    }
+}

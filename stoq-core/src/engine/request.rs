@@ -829,12 +829,20 @@ impl Request {
                         Self::error(state, e.message, Some(&dispatcher), Some(idx));
                     }
                 }
-                Err(e) => Self::error(
-                    state,
-                    call_error_text("dispatcher", &e),
-                    Some(&dispatcher),
-                    Some(idx),
-                ),
+                Err(e) => {
+                    // A dispatcher is asked again when the request changes; a failure it
+                    // repeats is recorded once.
+                    let error = call_error_text("dispatcher", &e);
+                    let id = &state.payloads[idx].results.payload_id;
+                    let seen = state.errors.iter().any(|r| {
+                        r.error == error
+                            && r.plugin_name.as_deref() == Some(dispatcher.as_str())
+                            && r.payload_id.as_ref() == Some(id)
+                    });
+                    if !seen {
+                        Self::error(state, error, Some(&dispatcher), Some(idx));
+                    }
+                }
             }
         }
     }

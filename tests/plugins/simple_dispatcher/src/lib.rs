@@ -1,11 +1,13 @@
 //! stoQ's `simple_dispatcher` test plugin: dispatches every payload to `workers` (default
-//! `dummy_worker`) with meta `{"test_key": "Useful metadata info"}`.
+//! `dummy_worker`) with meta `{"test_key": "Useful metadata info"}`; fails with
+//! `raise_exception = true`.
 
 use stoq_plugin_abi::prelude::*;
 
 /// The dispatcher.
 pub struct SimpleDispatcher {
     workers: Vec<String>,
+    raise_exception: bool,
 }
 
 impl Plugin for SimpleDispatcher {
@@ -17,6 +19,7 @@ impl Plugin for SimpleDispatcher {
             workers: config
                 .get_list("workers")?
                 .unwrap_or_else(|| vec!["dummy_worker".into()]),
+            raise_exception: config.get_bool("raise_exception")?.unwrap_or(false),
         })
     }
 }
@@ -27,6 +30,9 @@ impl Dispatcher for SimpleDispatcher {
         _payload: &Payload<'_>,
         _request: &Request<'_>,
     ) -> Result<Option<DispatcherResponse>> {
+        if self.raise_exception {
+            return Err(Error::msg("Test exception please ignore"));
+        }
         let mut response = DispatcherResponse {
             plugin_names: self.workers.clone(),
             ..DispatcherResponse::default()
