@@ -325,3 +325,39 @@ fn deterministic_mode_holds_with_dispatchers_too() {
     );
     assert_eq!(workers_run(&results[1]), ["hash", "simple_worker"]);
 }
+
+#[test]
+fn independent_tasks_run_in_parallel_up_to_jobs() {
+    // Four payloads (the root, and three extracted), each scanned by a worker that sleeps
+    // 300 ms and reports how many of its scans overlapped.
+    let sample = fox();
+    let max_concurrent = |jobs: &str| -> u64 {
+        let response = scan(
+            &sample.path,
+            &[
+                "-s",
+                "extract_payload",
+                "-a",
+                "slow_worker",
+                "--jobs",
+                jobs,
+                "--plugin-opts",
+                "extract_payload:count=3",
+                "slow_worker:seconds=0.3",
+            ],
+        );
+        let results = response["results"].as_array().unwrap();
+        assert_eq!(results.len(), 4);
+        results
+            .iter()
+            .map(|r| {
+                r["workers"]["slow_worker"]["max_concurrent"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .max()
+            .unwrap()
+    };
+    assert_eq!(max_concurrent("1"), 1, "one thread: one scan at a time");
+    assert!(max_concurrent("3") >= 2, "three threads: scans overlap");
+}

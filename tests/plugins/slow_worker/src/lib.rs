@@ -1,5 +1,9 @@
-//! A worker that sleeps `seconds` (default 5) before answering `{"slept": seconds}`.
+//! A worker that sleeps `seconds` (default 5) before answering
+//! `{"slept": seconds, "max_concurrent": n}`, where `n` is the most scans of this plugin that
+//! were running at once in this process so far (it shows whether the host runs scans in
+//! parallel).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use stoq_plugin_abi::prelude::*;
@@ -21,16 +25,23 @@ impl Plugin for SlowWorker {
     }
 }
 
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static MAX_RUNNING: AtomicUsize = AtomicUsize::new(0);
+
 impl Worker for SlowWorker {
     fn scan(
         &self,
         _payload: &Payload<'_>,
         _request: &Request<'_>,
     ) -> Result<Option<WorkerResponse>> {
+        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        MAX_RUNNING.fetch_max(now, Ordering::SeqCst);
         std::thread::sleep(self.sleep);
-        Ok(Some(WorkerResponse::new(
-            json!({"slept": self.sleep.as_secs_f64()}),
-        )))
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        Ok(Some(WorkerResponse::new(json!({
+            "slept": self.sleep.as_secs_f64(),
+            "max_concurrent": MAX_RUNNING.load(Ordering::SeqCst),
+        }))))
     }
 }
 
