@@ -49,6 +49,12 @@ pub enum Command {
         /// The library file.
         path: PathBuf,
     },
+    /// Serve one plugin library to stoq over the socket on stdin (isolation = "process").
+    #[command(hide = true)]
+    PluginHost {
+        /// The library file.
+        path: PathBuf,
+    },
 }
 
 /// Where plugins and configuration come from.

@@ -17,6 +17,14 @@ fn main() -> ExitCode {
     let outcome = match &cli.command {
         cli::Command::Scan(args) => commands::scan(args),
         cli::Command::List(args) => commands::list(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(unix)]
+        cli::Command::PluginHost { path } => stoq_core::isolation::serve(path)
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::msg),
+        #[cfg(not(unix))]
+        cli::Command::PluginHost { .. } => {
+            Err(anyhow::anyhow!("plugin isolation needs a Unix system"))
+        }
         cli::Command::ProbePlugin { path } => {
             #[cfg(unix)]
             preflight::probe(path);

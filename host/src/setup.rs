@@ -69,7 +69,11 @@ pub fn registry(source: &PluginSource, config: &ConfigFile) -> Result<Registry> 
     let preflight = preflight.as_ref().map(|p| p as &dyn stoq_core::Preflight);
     #[cfg(not(unix))]
     let preflight = None;
-    Ok(Registry::discover_with(&dirs, overrides, preflight))
+    let mut registry = Registry::discover_with(&dirs, overrides, preflight);
+    if let Ok(exe) = std::env::current_exe() {
+        registry.set_isolation_helper(exe);
+    }
+    Ok(registry)
 }
 
 /// Parses `--request-extra KEY=VALUE` items.

@@ -6,14 +6,18 @@
 
 mod deps;
 mod engine;
+#[cfg(unix)]
+pub mod isolation;
 pub mod model;
 pub mod options;
+mod plugin;
 pub mod registry;
 mod time;
 
 pub use engine::{Engine, EngineBuilder, Limits, PendingScan, Settings};
 pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
+pub use plugin::PluginHandle;
 pub use registry::{LoadFailure, PluginEntry, PluginError, Preflight, Registry};
 pub use stoq_plugin_abi::host::Role;
 pub use stoq_plugin_abi::{PayloadMeta, RequestMeta};

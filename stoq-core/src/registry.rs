@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
-use stoq_plugin_abi::host::{Instance, Library, Manifest, Role};
+use stoq_plugin_abi::host::{Library, Manifest, Role};
+
+use crate::plugin::PluginHandle;
 
 use crate::options::{self, Options};
 
@@ -79,7 +81,7 @@ pub struct PluginEntry {
     file_options: Options,
     /// Built-in defaults from the manifest.
     default_options: Options,
-    instance: OnceLock<Result<Arc<Instance>, PluginError>>,
+    instance: OnceLock<Result<Arc<PluginHandle>, PluginError>>,
 }
 
 impl PluginEntry {
@@ -106,6 +108,8 @@ pub struct Registry {
     /// Options from the global config file and the command line, by plugin name, merged
     /// (command line wins).
     overrides: BTreeMap<String, Options>,
+    /// The executable that serves `plugin-host` for plugins with `isolation = "process"`.
+    isolation_helper: Option<PathBuf>,
 }
 
 /// Is `path` a shared library by its file name on this platform?
@@ -142,6 +146,7 @@ impl Registry {
             plugins: BTreeMap::new(),
             failures: Vec::new(),
             overrides: BTreeMap::new(),
+            isolation_helper: None,
         }
     }
 
@@ -242,6 +247,12 @@ impl Registry {
         Ok(())
     }
 
+    /// Sets the executable that runs isolated plugins (`EXE plugin-host LIBRARY`); the `stoq`
+    /// binary sets itself. Without one, plugins with `isolation = "process"` fail to start.
+    pub fn set_isolation_helper(&mut self, exe: PathBuf) {
+        self.isolation_helper = Some(exe);
+    }
+
     /// Every loaded plugin, by name.
     pub fn plugins(&self) -> impl Iterator<Item = (&str, &PluginEntry)> {
         self.plugins.iter().map(|(k, v)| (k.as_str(), v))
@@ -302,7 +313,7 @@ impl Registry {
             .map(|name| {
                 let deps = match self.plugins[name].instance.get() {
                     // A started plugin may have changed its required workers in code.
-                    Some(Ok(instance)) => instance.required_workers.clone(),
+                    Some(Ok(instance)) => instance.required_workers().to_vec(),
                     _ => self.declared_required_workers(name),
                 };
                 (name.clone(), deps)
@@ -317,8 +328,20 @@ impl Registry {
             .collect()
     }
 
-    /// The instance of plugin `name` with `role`, created on first use.
-    pub fn instance(&self, name: &str, role: Role) -> Result<Arc<Instance>, PluginError> {
+    /// The instance of plugin `name` with `role`, created on first use (isolated plugins time
+    /// out after 60 s unless their `timeout` option says otherwise).
+    pub fn instance(&self, name: &str, role: Role) -> Result<Arc<PluginHandle>, PluginError> {
+        self.instance_with_timeout(name, role, std::time::Duration::from_secs(60))
+    }
+
+    /// Like [`instance`](Self::instance), with the engine's default timeout for isolated
+    /// plugins.
+    pub(crate) fn instance_with_timeout(
+        &self,
+        name: &str,
+        role: Role,
+        default_timeout: std::time::Duration,
+    ) -> Result<Arc<PluginHandle>, PluginError> {
         let entry = self
             .plugins
             .get(name)
@@ -341,14 +364,30 @@ impl Registry {
             .get_or_init(|| {
                 let options = self.options(name).unwrap_or_default();
                 let _span = tracing::debug_span!("instantiate", plugin = name).entered();
-                entry
-                    .library
-                    .instantiate(&options)
-                    .map(Arc::new)
-                    .map_err(|e| PluginError::Instantiate {
-                        name: name.to_owned(),
-                        message: e.message,
-                    })
+                let fail = |message: String| PluginError::Instantiate {
+                    name: name.to_owned(),
+                    message,
+                };
+                match options.get("isolation").and_then(Value::as_str).unwrap_or("in-process") {
+                    "in-process" => entry
+                        .library
+                        .instantiate(&options)
+                        .map(|i| Arc::new(PluginHandle::InProcess(i)))
+                        .map_err(|e| fail(e.message)),
+                    #[cfg(unix)]
+                    "process" => {
+                        let helper = self.isolation_helper.as_deref().ok_or_else(|| {
+                            fail("isolation = \"process\" needs a helper executable (Registry::set_isolation_helper)".into())
+                        })?;
+                        let timeout = crate::engine::timeout_option(self, name)?.unwrap_or(default_timeout);
+                        crate::isolation::ProcessPlugin::start(name, helper, entry.path(), &options, timeout)
+                            .map(|p| Arc::new(PluginHandle::Process(p)))
+                            .map_err(|e| fail(e.message))
+                    }
+                    other => Err(fail(format!(
+                        "option `isolation`: expected \"in-process\" or \"process\", got {other:?}"
+                    ))),
+                }
             })
             .clone()
     }

@@ -4,6 +4,7 @@
 mod cli;
 mod dispatch;
 mod errors;
+mod isolation;
 mod library;
 mod loading;
 mod options;

@@ -105,10 +105,19 @@ impl Shared {
             .copied()
             .unwrap_or(self.settings.worker_timeout)
     }
+
+    /// A started plugin, with this engine's default timeout.
+    fn instance(&self, name: &str, role: Role) -> Result<Arc<crate::PluginHandle>, PluginError> {
+        self.registry
+            .instance_with_timeout(name, role, self.settings.worker_timeout)
+    }
 }
 
 /// Reads a plugin's `timeout` option (seconds, a number or a string holding one).
-fn timeout_option(registry: &Registry, name: &str) -> Result<Option<Duration>, PluginError> {
+pub(crate) fn timeout_option(
+    registry: &Registry,
+    name: &str,
+) -> Result<Option<Duration>, PluginError> {
     let Some(value) = registry
         .options(name)
         .and_then(|o| o.get("timeout").cloned())
@@ -234,8 +243,8 @@ impl Engine {
             if !seen.insert(name.clone()) {
                 continue;
             }
-            match registry.instance(&name, Role::Worker) {
-                Ok(instance) => pending.extend(instance.required_workers.iter().cloned()),
+            match self.shared.instance(&name, Role::Worker) {
+                Ok(instance) => pending.extend(instance.required_workers().iter().cloned()),
                 Err(e) => problems.push(e),
             }
             if let Err(e) = timeout_option(registry, &name) {
@@ -243,7 +252,7 @@ impl Engine {
             }
         }
         for name in &settings.dispatchers {
-            if let Err(e) = registry.instance(name, Role::Dispatcher) {
+            if let Err(e) = self.shared.instance(name, Role::Dispatcher) {
                 problems.push(e);
             }
         }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use stoq_plugin_abi::host::{
-    CallError, CallErrorKind, Extracted, Instance, QueryContext, Role, WorkerOutput,
+    CallError, CallErrorKind, Extracted, QueryContext, Role, WorkerOutput,
 };
 use stoq_plugin_abi::{DispatcherResponse, PayloadMeta, RequestMeta, ffi};
 
@@ -25,7 +25,7 @@ pub(crate) enum TaskKind {
     Scan {
         payload: usize,
         worker: Arc<str>,
-        instance: Arc<Instance>,
+        instance: Arc<crate::PluginHandle>,
     },
     /// Ask every dispatcher about one payload.
     Dispatch { payload: usize },
@@ -141,6 +141,8 @@ pub(crate) struct Request {
 fn call_error_text(role: &str, e: &CallError) -> String {
     match e.kind {
         CallErrorKind::Panicked => format!("{role}:panicked: {}", e.message),
+        CallErrorKind::Crashed => format!("{role}:crashed: {}", e.message),
+        CallErrorKind::TimedOut => format!("{role}:timed out: {}", e.message),
         _ => format!("{role}:failed: {}", e.message),
     }
 }
@@ -434,7 +436,7 @@ impl Request {
             );
             return Want::Done(Done::Aborted);
         }
-        let instance = match self.shared.registry.instance(name, Role::Worker) {
+        let instance = match self.shared.instance(name, Role::Worker) {
             Ok(instance) => instance,
             Err(e) => {
                 Self::report_unavailable(state, name, "Worker", &e, idx);
@@ -448,7 +450,7 @@ impl Request {
         chain.push(name.clone());
         let mut missing = Vec::new();
         let mut blocked = None;
-        for dependency in &instance.required_workers {
+        for dependency in instance.required_workers() {
             let dependency: Arc<str> = Arc::from(dependency.as_str());
             match self.want(state, idx, &dependency, chain, tasks) {
                 Want::Done(Done::Ran) => {}
@@ -468,7 +470,7 @@ impl Request {
         let payload = &mut state.payloads[idx];
         if missing.is_empty() {
             payload.workers.insert(name.clone(), WorkerState::Queued);
-            let timeout = self.shared.timeout_of(name);
+            let timeout = self.shared.timeout_of(name) + instance.timeout_grace();
             let task = self.task(
                 state,
                 TaskKind::Scan {
@@ -542,11 +544,10 @@ impl Request {
                     state.payloads[idx]
                         .workers
                         .insert(dependent.clone(), WorkerState::Queued);
-                    let Ok(instance) = self.shared.registry.instance(&dependent, Role::Worker)
-                    else {
+                    let Ok(instance) = self.shared.instance(&dependent, Role::Worker) else {
                         continue;
                     };
-                    let timeout = self.shared.timeout_of(&dependent);
+                    let timeout = self.shared.timeout_of(&dependent) + instance.timeout_grace();
                     let task = self.task(
                         state,
                         TaskKind::Scan {
@@ -612,7 +613,7 @@ impl Request {
                     .dispatchers
                     .iter()
                     .map(|name| {
-                        let answer = match self.shared.registry.instance(name, Role::Dispatcher) {
+                        let answer = match self.shared.instance(name, Role::Dispatcher) {
                             Ok(instance) => {
                                 instance.get_dispatches(&content, &payload_id, &context)
                             }

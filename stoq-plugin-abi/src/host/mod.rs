@@ -365,6 +365,7 @@ extern "C" fn host_log(record: LogRecord<'_>) {
 
 /// How a call into a plugin failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallErrorKind {
     /// The plugin returned an error.
     Failed,
@@ -374,6 +375,10 @@ pub enum CallErrorKind {
     Config,
     /// The plugin does not have that role.
     Unsupported,
+    /// The process running the plugin died (isolated plugins).
+    Crashed,
+    /// The call ran past its timeout and was stopped (isolated plugins).
+    TimedOut,
 }
 
 /// A failed call into a plugin.
