@@ -187,6 +187,61 @@ fn bench_calls() {
     );
 }
 
+/// An empty scan and a 4 KiB hash through an isolated plugin (a helper process, frames over
+/// a socket), next to the same calls in-process.
+fn bench_isolated() {
+    let helper = std::env::var_os("STOQ_BIN")
+        .map(PathBuf::from)
+        .expect("STOQ_BIN");
+    let content = vec![0x41u8; 4096];
+    let timeout = Duration::from_secs(60);
+    let mut rows = Vec::new();
+    for (stem, name, iters) in [
+        ("stoq_test_dummy_worker", "dummy_worker", 20_000u64),
+        ("stoq_plugin_hash", "hash", 20_000),
+    ] {
+        let library = find(stem);
+        let isolated = stoq_core::isolation::ProcessPlugin::start(
+            name,
+            &helper,
+            &library,
+            &Map::new(),
+            timeout,
+        )
+        .expect("helper starts");
+        let in_process = Library::load(&library)
+            .expect("loads")
+            .instantiate(&Map::new())
+            .expect("instance");
+        let isolated_ns = per_call(iters, || {
+            black_box(
+                isolated
+                    .scan(black_box(&content), "id", &NoContext)
+                    .expect("scan"),
+            );
+        });
+        let direct_ns = per_call(iters, || {
+            black_box(
+                in_process
+                    .scan(black_box(&content), "id", &NoContext)
+                    .expect("scan"),
+            );
+        });
+        rows.push((name, direct_ns, isolated_ns));
+    }
+    println!("\n## isolation = \"process\": one call with a 4 KiB payload, best of 5\n");
+    println!("| plugin | in-process (baseline) | isolated | cost of isolation |");
+    println!("|---|---|---|---|");
+    for (name, direct, isolated) in rows {
+        println!(
+            "| {name} | {:.2} µs | {:.2} µs | {:.2} µs |",
+            direct / 1e3,
+            isolated / 1e3,
+            (isolated - direct) / 1e3
+        );
+    }
+}
+
 fn main() {
     if std::env::var_os("STOQ_BENCH_CHILD").is_some() {
         load_child();
@@ -194,4 +249,5 @@ fn main() {
     }
     bench_load();
     bench_calls();
+    bench_isolated();
 }
