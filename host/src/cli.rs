@@ -100,6 +100,18 @@ pub struct ScanArgs {
     #[arg(short = 'R', long = "dispatchers", value_name = "DISPATCHER", num_args = 1.., value_delimiter = ',')]
     pub dispatchers: Vec<String>,
 
+    /// Destination archivers: save every payload with should_archive once scanning is done.
+    #[arg(short = 'A', long = "dest-archivers", value_name = "ARCHIVER", num_args = 1.., value_delimiter = ',')]
+    pub dest_archivers: Vec<String>,
+
+    /// Decorators: add a summary over the whole response.
+    #[arg(short = 'D', long = "decorators", value_name = "DECORATOR", num_args = 1.., value_delimiter = ',')]
+    pub decorators: Vec<String>,
+
+    /// Connectors: where the response goes (then it is not printed).
+    #[arg(short = 'C', long = "connectors", value_name = "CONNECTOR", num_args = 1.., value_delimiter = ',')]
+    pub connectors: Vec<String>,
+
     /// A payload this many extractions below the root is listed but not scanned [default: 10].
     #[arg(long, value_name = "N")]
     pub max_recursion: Option<u32>,

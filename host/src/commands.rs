@@ -56,6 +56,9 @@ fn settings(args: &ScanArgs, core: &stoq_core::CoreConfig) -> Result<Settings> {
         start_dispatch: args.start_dispatch.clone(),
         always_dispatch: pick(&args.always_dispatch, &core.always_dispatch),
         dispatchers: pick(&args.dispatchers, &core.dispatchers),
+        dest_archivers: pick(&args.dest_archivers, &core.dest_archivers),
+        decorators: pick(&args.decorators, &core.decorators),
+        connectors: pick(&args.connectors, &core.connectors),
         max_recursion: args
             .max_recursion
             .or(core.max_recursion)
@@ -92,9 +95,12 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
         ..RequestMeta::default()
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // With connectors, responses go to them, not to stdout (stoQ's behaviour).
+    let print = engine.settings().connectors.is_empty();
     match args.input.as_deref() {
         Some(dir) if dir.is_dir() => {
-            let unreadable = scan_dir(&engine, dir, &request_meta, args.format, &mut out)?;
+            let format = print.then_some(args.format);
+            let unreadable = scan_dir(&engine, dir, &request_meta, format, &mut out)?;
             out.flush()?;
             if unreadable > 0 {
                 tracing::error!("{unreadable} files could not be read");
@@ -110,7 +116,9 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
                     .insert("filename".into(), name.into());
             }
             let response = engine.scan(content.into(), payload_meta, request_meta);
-            write_json(&mut out, &response, args.format).map_err(unwrap_io)?;
+            if print {
+                write_json(&mut out, &response, args.format).map_err(unwrap_io)?;
+            }
             out.flush()?;
         }
     }
@@ -144,7 +152,7 @@ fn scan_dir(
     engine: &Engine,
     dir: &Path,
     request_meta: &RequestMeta,
-    format: Format,
+    format: Option<Format>,
     out: &mut impl Write,
 ) -> Result<usize> {
     let mut files = Vec::new();
@@ -185,7 +193,7 @@ fn scan_dir(
     // Requests in flight: enough to keep every thread busy, few enough to bound memory.
     engine.scan_many(inputs, 0, |_, response| {
         progress.inc(1);
-        if written.is_ok() {
+        if let (Ok(()), Some(format)) = (&written, format) {
             written = write_json(out, &response, format).map_err(unwrap_io);
         }
     });

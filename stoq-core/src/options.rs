@@ -87,6 +87,12 @@ pub struct CoreConfig {
     pub always_dispatch: Vec<String>,
     /// Dispatcher plugins.
     pub dispatchers: Vec<String>,
+    /// Destination archivers.
+    pub dest_archivers: Vec<String>,
+    /// Decorators.
+    pub decorators: Vec<String>,
+    /// Connectors.
+    pub connectors: Vec<String>,
     /// Maximum extraction depth.
     pub max_recursion: Option<u32>,
     /// Maximum depth of a `required_workers` chain.

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use stoq_plugin_abi::DispatcherResponse;
-use stoq_plugin_abi::host::{CallError, Instance, QueryContext, WorkerOutput};
+use stoq_plugin_abi::host::{CallError, CallErrorKind, Instance, QueryContext, WorkerOutput};
+use stoq_plugin_abi::{ArchiverResponse, DecoratorResponse, DispatcherResponse};
 
 #[cfg(unix)]
 use crate::isolation::ProcessPlugin;
@@ -65,5 +65,39 @@ impl PluginHandle {
             #[cfg(unix)]
             Self::Process(p) => p.get_dispatches(content, payload_id, context),
         }
+    }
+
+    fn in_process(&self, role: &str) -> Result<&Instance, CallError> {
+        match self {
+            Self::InProcess(i) => Ok(i),
+            #[cfg(unix)]
+            Self::Process(_) => Err(CallError {
+                kind: CallErrorKind::Unsupported,
+                message: format!(
+                    "isolation = \"process\" is for workers and dispatchers, not for a {role}"
+                ),
+            }),
+        }
+    }
+
+    /// Archiver role: saves one payload.
+    pub fn archive(
+        &self,
+        content: &[u8],
+        payload_id: &str,
+        context: &dyn QueryContext,
+    ) -> Result<ArchiverResponse, CallError> {
+        self.in_process("archiver")?
+            .archive(content, payload_id, context)
+    }
+
+    /// Decorator role: summarises a finished response (JSON).
+    pub fn decorate(&self, response_json: &str) -> Result<DecoratorResponse, CallError> {
+        self.in_process("decorator")?.decorate(response_json)
+    }
+
+    /// Connector role: saves a finished response (JSON).
+    pub fn save(&self, response_json: &str) -> Result<(), CallError> {
+        self.in_process("connector")?.save(response_json)
     }
 }

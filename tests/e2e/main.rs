@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `stoq` binary, real plugin libraries loaded through the ABI.
 //! Run them with `cargo xtask test`, which builds everything they use once.
 
+mod after_scan;
 mod cli;
 mod dispatch;
 mod errors;

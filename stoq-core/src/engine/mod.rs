@@ -54,6 +54,13 @@ pub struct Settings {
     pub always_dispatch: Vec<String>,
     /// Dispatcher plugins (`-R`).
     pub dispatchers: Vec<String>,
+    /// Destination archivers (`-A`): run on every payload with `should_archive` once
+    /// scanning is done, unless the request's `archive_payloads` is false.
+    pub dest_archivers: Vec<String>,
+    /// Decorators (`-D`): run on the finished response.
+    pub decorators: Vec<String>,
+    /// Connectors (`-C`): receive the final response.
+    pub connectors: Vec<String>,
     /// A payload this many extractions below its root is listed but not scanned.
     pub max_recursion: u32,
     /// The longest allowed `required_workers` chain.
@@ -77,6 +84,9 @@ impl Default for Settings {
             start_dispatch: Vec::new(),
             always_dispatch: Vec::new(),
             dispatchers: Vec::new(),
+            dest_archivers: Vec::new(),
+            decorators: Vec::new(),
+            connectors: Vec::new(),
             max_recursion: 10,
             max_required_worker_depth: 10,
             jobs: 0,
@@ -251,9 +261,17 @@ impl Engine {
                 problems.push(e);
             }
         }
-        for name in &settings.dispatchers {
-            if let Err(e) = self.shared.instance(name, Role::Dispatcher) {
-                problems.push(e);
+        let roles = [
+            (&settings.dispatchers, Role::Dispatcher),
+            (&settings.dest_archivers, Role::Archiver),
+            (&settings.decorators, Role::Decorator),
+            (&settings.connectors, Role::Connector),
+        ];
+        for (names, role) in roles {
+            for name in names {
+                if let Err(e) = self.shared.instance(name, role) {
+                    problems.push(e);
+                }
             }
         }
         // Missing workers among `seen` were reported above when they failed to start.
@@ -387,6 +405,27 @@ impl EngineBuilder {
         dispatchers: I,
     ) -> Self {
         self.settings.dispatchers = names(dispatchers);
+        self
+    }
+
+    /// Destination archivers.
+    pub fn dest_archivers<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        archivers: I,
+    ) -> Self {
+        self.settings.dest_archivers = names(archivers);
+        self
+    }
+
+    /// Decorators.
+    pub fn decorators<I: IntoIterator<Item = S>, S: Into<String>>(mut self, decorators: I) -> Self {
+        self.settings.decorators = names(decorators);
+        self
+    }
+
+    /// Connectors.
+    pub fn connectors<I: IntoIterator<Item = S>, S: Into<String>>(mut self, connectors: I) -> Self {
+        self.settings.connectors = names(connectors);
         self
     }
 

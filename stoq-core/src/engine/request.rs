@@ -13,7 +13,9 @@ use sha2::{Digest, Sha256};
 use stoq_plugin_abi::host::{
     CallError, CallErrorKind, Extracted, QueryContext, Role, WorkerOutput,
 };
-use stoq_plugin_abi::{DispatcherResponse, PayloadMeta, RequestMeta, ffi};
+use stoq_plugin_abi::{
+    ArchiverResponse, DecoratorResponse, DispatcherResponse, PayloadMeta, RequestMeta, ffi,
+};
 
 use super::{Limits, Shared};
 use crate::model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
@@ -29,6 +31,24 @@ pub(crate) enum TaskKind {
     },
     /// Ask every dispatcher about one payload.
     Dispatch { payload: usize },
+    /// Save one payload with one destination archiver.
+    Archive {
+        payload: usize,
+        archiver: Arc<str>,
+        instance: Arc<crate::PluginHandle>,
+    },
+    /// Summarise the response with one decorator.
+    Decorate {
+        decorator: Arc<str>,
+        instance: Arc<crate::PluginHandle>,
+        response: Arc<String>,
+    },
+    /// Hand the final response to one connector.
+    Connect {
+        connector: Arc<str>,
+        instance: Arc<crate::PluginHandle>,
+        response: Arc<String>,
+    },
 }
 
 /// A unit of work for the pool.
@@ -42,6 +62,19 @@ pub(crate) struct Task {
 pub(crate) enum Outcome {
     Scan(Result<Option<WorkerOutput>, CallError>, Vec<[u8; 32]>),
     Dispatch(u64, Vec<(String, Result<DispatcherResponse, CallError>)>),
+    Archive(Result<ArchiverResponse, CallError>),
+    Decorate(Result<DecoratorResponse, CallError>),
+    Connect(Result<(), CallError>),
+}
+
+/// Where a request is once its payloads are scanned (SPEC §2.12: archivers, then decorators,
+/// then connectors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Scanning,
+    Archiving,
+    Decorating,
+    Connecting,
 }
 
 /// How a worker's run on a payload ended.
@@ -103,6 +136,9 @@ enum Deferred {
 pub(crate) struct State {
     request_meta: RequestMeta,
     deferred: Vec<Deferred>,
+    phase: Phase,
+    /// The response, once built (decorators and connectors work on it).
+    response: Option<StoqResponse>,
     payloads: Vec<PayloadState>,
     /// Content digest to payload, filled once the first payload is extracted.
     by_sha256: Option<HashMap<[u8; 32], usize>>,
@@ -186,6 +222,8 @@ impl Request {
             state: Mutex::new(State {
                 request_meta,
                 deferred: Vec::new(),
+                phase: Phase::Scanning,
+                response: None,
                 payloads: Vec::new(),
                 by_sha256: None,
                 errors: Vec::new(),
@@ -627,6 +665,26 @@ impl Request {
                     .collect();
                 Outcome::Dispatch(generation, answers)
             }
+            TaskKind::Archive {
+                payload, instance, ..
+            } => {
+                let (content, payload_id) = {
+                    let state = self.lock();
+                    let p = &state.payloads[*payload];
+                    (p.content.clone(), p.results.payload_id.clone())
+                };
+                let context = PayloadContext {
+                    request: self,
+                    idx: *payload,
+                };
+                Outcome::Archive(instance.archive(&content, &payload_id, &context))
+            }
+            TaskKind::Decorate {
+                instance, response, ..
+            } => Outcome::Decorate(instance.decorate(response)),
+            TaskKind::Connect {
+                instance, response, ..
+            } => Outcome::Connect(instance.save(response)),
         }
     }
 
@@ -648,6 +706,21 @@ impl Request {
             }
             (TaskKind::Dispatch { payload }, Outcome::Dispatch(generation, answers)) => {
                 self.apply_dispatch(&mut state, payload, generation, answers, &mut tasks);
+            }
+            (
+                TaskKind::Archive {
+                    payload, archiver, ..
+                },
+                Outcome::Archive(answer),
+            ) => self.apply_archive(&mut state, payload, &archiver, answer),
+            (TaskKind::Decorate { decorator, .. }, Outcome::Decorate(answer)) => {
+                Self::apply_decorate(&mut state, &decorator, answer);
+            }
+            (TaskKind::Connect { connector, .. }, Outcome::Connect(answer)) => {
+                if let Err(e) = answer {
+                    tracing::error!(connector = &*connector, "connector failed: {}", e.message);
+                    Self::response_error(&mut state, call_error_text("connector", &e), &connector);
+                }
             }
             _ => unreachable!("outcome of another task kind"),
         }
@@ -701,6 +774,35 @@ impl Request {
                 let generation = state.generation;
                 state.payloads[payload].dispatched_at = Some(generation);
             }
+            TaskKind::Archive {
+                payload, archiver, ..
+            } => {
+                Self::error(
+                    &mut state,
+                    format!(
+                        "archiver:timed out: still running after {seconds} s; the result is discarded"
+                    ),
+                    Some(&archiver),
+                    Some(payload),
+                );
+                state.payloads[payload]
+                    .results
+                    .plugins_run
+                    .archivers
+                    .push(archiver.to_string());
+            }
+            TaskKind::Decorate {
+                decorator: name, ..
+            }
+            | TaskKind::Connect {
+                connector: name, ..
+            } => {
+                Self::response_error(
+                    &mut state,
+                    format!("timed out: still running after {seconds} s; the result is discarded"),
+                    &name,
+                );
+            }
         }
         self.task_done(&mut state, &mut tasks);
         tasks
@@ -726,7 +828,12 @@ impl Request {
             None,
             None,
         );
-        self.finish(&mut state);
+        let late = std::mem::take(&mut state.errors);
+        match state.response.as_mut() {
+            Some(response) => response.errors.extend(late),
+            None => state.errors = late,
+        }
+        self.send(&mut state);
     }
 
     fn apply_scan(
@@ -848,6 +955,152 @@ impl Request {
         }
     }
 
+    fn apply_archive(
+        &self,
+        state: &mut State,
+        idx: usize,
+        archiver: &str,
+        answer: Result<ArchiverResponse, CallError>,
+    ) {
+        state.payloads[idx]
+            .results
+            .plugins_run
+            .archivers
+            .push(archiver.to_owned());
+        match answer {
+            Ok(response) => {
+                if let Some(results) = response.results {
+                    state.payloads[idx]
+                        .results
+                        .archivers
+                        .insert(archiver.to_owned(), results);
+                }
+                for e in response.errors {
+                    Self::error(state, e.message().to_owned(), Some(archiver), Some(idx));
+                }
+            }
+            Err(e) => Self::error(
+                state,
+                call_error_text("archiver", &e),
+                Some(archiver),
+                Some(idx),
+            ),
+        }
+    }
+
+    fn apply_decorate(
+        state: &mut State,
+        decorator: &str,
+        answer: Result<DecoratorResponse, CallError>,
+    ) {
+        match answer {
+            Ok(response) => {
+                if let Some(results) = response.results
+                    && let Some(r) = state.response.as_mut()
+                {
+                    r.decorators.insert(decorator.to_owned(), results);
+                }
+                for e in response.errors {
+                    Self::response_error(state, e.message().to_owned(), decorator);
+                }
+            }
+            Err(e) => Self::response_error(state, call_error_text("decorator", &e), decorator),
+        }
+    }
+
+    /// An error of a decorator or connector, recorded in the built response.
+    fn response_error(state: &mut State, error: String, plugin: &str) {
+        if let Some(r) = state.response.as_mut() {
+            r.errors.push(ErrorRecord {
+                error,
+                plugin_name: Some(plugin.to_owned()),
+                payload_id: None,
+            });
+        }
+    }
+
+    /// The request is quiet and scanning is done: move to the next phase of SPEC §2.12 with
+    /// work to do (archivers, decorators, connectors), or send the response.
+    fn next_phase(self: &Arc<Self>, state: &mut State, tasks: &mut Vec<Task>) {
+        let settings = self.settings();
+        let timeout = settings.worker_timeout;
+        while state.outstanding == 0 {
+            match state.phase {
+                Phase::Scanning => {
+                    state.phase = Phase::Archiving;
+                    if !state.request_meta.archive_payloads {
+                        continue;
+                    }
+                    for archiver in &settings.dest_archivers {
+                        let Ok(instance) = self.shared.instance(archiver, Role::Archiver) else {
+                            continue;
+                        };
+                        let archiver: Arc<str> = Arc::from(archiver.as_str());
+                        for idx in 0..state.payloads.len() {
+                            if state.payloads[idx].results.payload_meta.should_archive {
+                                let kind = TaskKind::Archive {
+                                    payload: idx,
+                                    archiver: archiver.clone(),
+                                    instance: instance.clone(),
+                                };
+                                let task = self.task(state, kind, timeout);
+                                tasks.push(task);
+                            }
+                        }
+                    }
+                }
+                Phase::Archiving => {
+                    state.phase = Phase::Decorating;
+                    let response = self.build_response(state);
+                    state.response = Some(response);
+                    self.spawn_on_response(state, &settings.decorators, Role::Decorator, tasks);
+                }
+                Phase::Decorating => {
+                    state.phase = Phase::Connecting;
+                    self.spawn_on_response(state, &settings.connectors, Role::Connector, tasks);
+                }
+                Phase::Connecting => {
+                    self.send(state);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One decorator or connector task per name, each with the response as JSON.
+    fn spawn_on_response(
+        self: &Arc<Self>,
+        state: &mut State,
+        names: &[String],
+        role: Role,
+        tasks: &mut Vec<Task>,
+    ) {
+        if names.is_empty() {
+            return;
+        }
+        let json = Arc::new(serde_json::to_string(&state.response).unwrap_or_default());
+        for name in names {
+            let Ok(instance) = self.shared.instance(name, role) else {
+                continue;
+            };
+            let name: Arc<str> = Arc::from(name.as_str());
+            let kind = match role {
+                Role::Decorator => TaskKind::Decorate {
+                    decorator: name,
+                    instance,
+                    response: json.clone(),
+                },
+                _ => TaskKind::Connect {
+                    connector: name,
+                    instance,
+                    response: json.clone(),
+                },
+            };
+            let task = self.task(state, kind, self.settings().worker_timeout);
+            tasks.push(task);
+        }
+    }
+
     fn limit(
         &self,
         state: &mut State,
@@ -952,6 +1205,10 @@ impl Request {
     /// about payloads whose request changed since they were last asked (a dispatcher sees the
     /// request's state), or finish.
     fn quiesce(self: &Arc<Self>, state: &mut State, tasks: &mut Vec<Task>) {
+        if state.phase > Phase::Scanning {
+            self.next_phase(state, tasks);
+            return;
+        }
         if !state.deferred.is_empty() {
             self.apply_deferred(state, tasks);
             if state.outstanding > 0 {
@@ -987,7 +1244,7 @@ impl Request {
                 return;
             }
         }
-        self.finish(state);
+        self.next_phase(state, tasks);
     }
 
     /// Applies held-back extractions (then held-back dispatches) in tree order.
@@ -1026,9 +1283,8 @@ impl Request {
         }
     }
 
-    fn finish(&self, state: &mut State) {
-        state.finished = true;
-        self.finished.store(true, Ordering::Release);
+    /// Builds the response from the payloads (which it consumes).
+    fn build_response(&self, state: &mut State) -> StoqResponse {
         let deterministic = self.settings().deterministic;
         let mut payloads = std::mem::take(&mut state.payloads);
         if deterministic {
@@ -1039,6 +1295,7 @@ impl Request {
         if deterministic {
             for r in &mut results {
                 r.plugins_run.workers.sort();
+                r.plugins_run.archivers.sort();
                 let mut edges: Vec<_> = r
                     .extracted_from
                     .drain(..)
@@ -1072,14 +1329,33 @@ impl Request {
                 uuid::Uuid::new_v4().to_string(),
             )
         };
-        let response = StoqResponse {
+        StoqResponse {
             results,
             request_meta: std::mem::take(&mut state.request_meta),
             errors,
             time,
             decorators: Map::new(),
             scan_id,
+        }
+    }
+
+    /// Sends the response (building it if needed); the request is finished.
+    fn send(&self, state: &mut State) {
+        state.finished = true;
+        self.finished.store(true, Ordering::Release);
+        let mut response = match state.response.take() {
+            Some(response) => response,
+            None => self.build_response(state),
         };
+        if self.settings().deterministic {
+            response.errors.sort_by(|a, b| {
+                (&a.payload_id, &a.plugin_name, &a.error).cmp(&(
+                    &b.payload_id,
+                    &b.plugin_name,
+                    &b.error,
+                ))
+            });
+        }
         match state.reply.take() {
             // The caller may have stopped waiting; nothing to do then.
             Some(Reply::Channel(reply)) => drop(reply.send(response)),

@@ -1,7 +1,7 @@
 //! stoQ's `simple_worker` test plugin. Results `{"valuable_insight": "wow"}`; extracts
 //! `extracted_payload` (default `Lorem ipsum`). Knobs (options): `extracted_dispatch_to`,
 //! `should_scan`, `additional_dispatch_to`, `raise_exception`, `return_errors`,
-//! `extracted_filename`.
+//! `extracted_filename`, `extracted_should_archive`.
 
 use stoq_plugin_abi::prelude::*;
 
@@ -14,6 +14,7 @@ pub struct SimpleWorker {
     raise_exception: bool,
     return_errors: bool,
     extracted_filename: Option<String>,
+    extracted_should_archive: bool,
 }
 
 impl Plugin for SimpleWorker {
@@ -36,6 +37,7 @@ impl Plugin for SimpleWorker {
             raise_exception: config.get_bool("raise_exception")?.unwrap_or(false),
             return_errors: config.get_bool("return_errors")?.unwrap_or(false),
             extracted_filename: config.get_str("extracted_filename")?,
+            extracted_should_archive: config.get_bool("extracted_should_archive")?.unwrap_or(true),
         })
     }
 }
@@ -52,6 +54,7 @@ impl Worker for SimpleWorker {
         }
         let mut meta = PayloadMeta {
             should_scan: self.should_scan,
+            should_archive: self.extracted_should_archive,
             dispatch_to: self.extracted_dispatch_to.clone(),
             ..PayloadMeta::default()
         };
