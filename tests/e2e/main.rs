@@ -9,6 +9,7 @@ mod isolation;
 mod library;
 mod loading;
 mod options;
+mod plugins;
 mod scan;
 mod scheduler;
 mod third_party;

@@ -1,6 +1,6 @@
 //! stoQ's `simple_dispatcher` test plugin: dispatches every payload to `workers` (default
 //! `dummy_worker`) with meta `{"test_key": "Useful metadata info"}`; fails with
-//! `raise_exception = true`.
+//! `raise_exception = true`; `meta` (a JSON object) adds to the meta.
 
 use stoq_plugin_abi::prelude::*;
 
@@ -8,6 +8,7 @@ use stoq_plugin_abi::prelude::*;
 pub struct SimpleDispatcher {
     workers: Vec<String>,
     raise_exception: bool,
+    meta: stoq_plugin_abi::serde_json::Map<String, stoq_plugin_abi::serde_json::Value>,
 }
 
 impl Plugin for SimpleDispatcher {
@@ -20,6 +21,7 @@ impl Plugin for SimpleDispatcher {
                 .get_list("workers")?
                 .unwrap_or_else(|| vec!["dummy_worker".into()]),
             raise_exception: config.get_bool("raise_exception")?.unwrap_or(false),
+            meta: config.get("meta")?.unwrap_or_default(),
         })
     }
 }
@@ -40,6 +42,7 @@ impl Dispatcher for SimpleDispatcher {
         response
             .meta
             .insert("test_key".into(), "Useful metadata info".into());
+        response.meta.extend(self.meta.clone());
         Ok(Some(response))
     }
 }

@@ -1,0 +1,149 @@
+//! The bundled analysis plugins, through the binary, on samples built here.
+
+use serde_json::Value;
+use stoq_tests::{errors, json, workers_run};
+
+/// Writes `content` to a temporary file and scans it with the bundled and test plugins.
+fn scan_bytes(content: &[u8], args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().expect("temp");
+    let path = dir.path().join("sample.bin");
+    std::fs::write(&path, content).expect("write");
+    let mut all = vec![
+        "scan",
+        path.to_str().unwrap(),
+        "--plugin-dir",
+        stoq_tests::env().test_dir.to_str().unwrap(),
+        "--deterministic",
+    ];
+    all.extend_from_slice(args);
+    json(&all)
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    // The hash plugin's own function is tested against stoQ's vectors; reuse it here.
+    stoq_plugin_hash::digests(data, false)["md5"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn entropy_is_shannon_bits_per_byte() {
+    let response = scan_bytes(b"abababab", &["-s", "entropy"]);
+    assert_eq!(response["results"][0]["workers"]["entropy"]["entropy"], 1.0);
+    let all: Vec<u8> = (0..=255).collect();
+    let response = scan_bytes(&all, &["-s", "entropy"]);
+    assert_eq!(response["results"][0]["workers"]["entropy"]["entropy"], 8.0);
+}
+
+#[test]
+fn mimetype_recognises_what_the_other_plugins_handle() {
+    let mut pe = vec![0u8; 512];
+    pe[..2].copy_from_slice(b"MZ");
+    pe[0x3c] = 0x80;
+    pe[0x80..0x84].copy_from_slice(b"PE\0\0");
+    let samples: Vec<(&str, Vec<u8>)> = vec![
+        ("text/plain", b"The quick brown fox".to_vec()),
+        (
+            "message/rfc822",
+            b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nbody".to_vec(),
+        ),
+        (
+            "application/gzip",
+            vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0],
+        ),
+        (
+            "application/x-7z-compressed",
+            vec![b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, 0, 4],
+        ),
+        ("application/x-xz", vec![0xfd, b'7', b'z', b'X', b'Z', 0]),
+        ("application/zstd", vec![0x28, 0xb5, 0x2f, 0xfd, 0, 0]),
+        ("application/x-bzip2", b"BZh91AY&SY".to_vec()),
+        ("application/pdf", b"%PDF-1.4\n%".to_vec()),
+        ("application/vnd.microsoft.portable-executable", pe),
+    ];
+    for (expected, content) in samples {
+        let response = scan_bytes(&content, &["-s", "mimetype"]);
+        let result = &response["results"][0]["workers"]["mimetype"];
+        assert_eq!(result["mimetype"], expected, "{result}");
+        assert!(
+            result["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty())
+        );
+    }
+}
+
+#[test]
+fn b64decode_extracts_the_decoded_bytes() {
+    let response = scan_bytes(
+        b"VGhlIHF1aWNr\nIGJyb3duIGZveA==\n",
+        &["-s", "b64decode", "-a", "hash"],
+    );
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["workers"]["b64decode"]["decoded_size"], 19);
+    assert_eq!(
+        results[1]["workers"]["hash"]["md5"],
+        md5_hex(b"The quick brown fox")
+    );
+    assert_eq!(
+        results[1]["payload_meta"]["extra_data"]["encoding"],
+        "base64"
+    );
+    let bad = scan_bytes(b"this is not base64!", &["-s", "b64decode"]);
+    assert_eq!(bad["results"].as_array().unwrap().len(), 1);
+    assert!(
+        errors(&bad)[0].starts_with("worker:failed: not base64"),
+        "{bad:#}"
+    );
+}
+
+#[test]
+fn xordecode_takes_its_key_from_dispatch_meta_or_its_option() {
+    let encoded: Vec<u8> = b"The quick brown fox".iter().map(|b| b ^ 0x41).collect();
+    let fox_md5 = md5_hex(b"The quick brown fox");
+    let response = scan_bytes(
+        &encoded,
+        &[
+            "-s",
+            "xordecode",
+            "-a",
+            "hash",
+            "--plugin-opts",
+            "xordecode:xorkey=0x41",
+        ],
+    );
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results[0]["workers"]["xordecode"]["source"], "option");
+    assert_eq!(results[1]["workers"]["hash"]["md5"], fox_md5);
+
+    let multi: Vec<u8> = b"The quick brown fox"
+        .iter()
+        .zip([0x13u8, 0x37].iter().cycle())
+        .map(|(b, k)| b ^ k)
+        .collect();
+    let response = scan_bytes(
+        &multi,
+        &[
+            "-R",
+            "simple_dispatcher",
+            "--plugin-opts",
+            "simple_dispatcher:workers=xordecode",
+            r#"simple_dispatcher:meta={"xorkey": "0x1337"}"#,
+        ],
+    );
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(workers_run(&results[0]), ["xordecode"]);
+    assert_eq!(
+        results[0]["workers"]["xordecode"],
+        serde_json::json!({"xorkey": "0x1337", "source": "dispatch_meta"})
+    );
+    assert_eq!(results[1]["size"], 19);
+
+    let none = scan_bytes(&encoded, &["-s", "xordecode"]);
+    assert_eq!(
+        errors(&none),
+        ["worker:failed: no xorkey: none in the dispatch meta and no `xorkey` option"]
+    );
+}
