@@ -147,3 +147,40 @@ fn xordecode_takes_its_key_from_dispatch_meta_or_its_option() {
         ["worker:failed: no xorkey: none in the dispatch meta and no `xorkey` option"]
     );
 }
+
+#[test]
+fn iocextract_finds_defanged_indicators_and_honours_its_allowlist() {
+    let text = b"C2 hxxp://203.0.113[.]7/gate.php and https://cdn.example[.]net/a.js\n\
+                 contact: ops[@]corp.example.com, ignore notes.txt\n\
+                 sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n";
+    let response = scan_bytes(
+        text,
+        &[
+            "-s",
+            "iocextract",
+            "--plugin-opts",
+            "iocextract:allowlist=corp.example.com",
+        ],
+    );
+    let found = &response["results"][0]["workers"]["iocextract"];
+    assert_eq!(
+        found["url"],
+        serde_json::json!([
+            "http://203.0.113.7/gate.php",
+            "https://cdn.example.net/a.js"
+        ])
+    );
+    assert_eq!(found["ipv4"], serde_json::json!(["203.0.113.7"]));
+    assert_eq!(
+        found["domain"],
+        serde_json::json!(["cdn.example.net"]),
+        "allow-listed and file names left out"
+    );
+    assert_eq!(found["email"], serde_json::json!(["ops@corp.example.com"]));
+    assert_eq!(
+        found["sha256"],
+        serde_json::json!(["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"])
+    );
+    let quiet = scan_bytes(b"The quick brown fox", &["-s", "iocextract"]);
+    assert!(quiet["results"][0]["workers"].get("iocextract").is_none());
+}

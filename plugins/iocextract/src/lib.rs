@@ -1,0 +1,207 @@
+//! The `iocextract` worker: indicators of compromise in a payload's text.
+//!
+//! Results (keys present only when something was found, values deduplicated and sorted):
+//! `{"url": [..], "domain": [..], "ipv4": [..], "ipv6": [..], "email": [..], "md5": [..],
+//! "sha1": [..], "sha256": [..], "sha512": [..]}`.
+//!
+//! Defanged forms are normalised first: `hxxp(s)`, `[.]`, `(.)`, `[dot]`, `(dot)`, `{.}`,
+//! `[:]`, `[@]`, `(at)`, `[at]`. Domains (also those of URLs and emails) must end in a
+//! public suffix from the list compiled into the plugin (no download), so `readme.txt` is not
+//! a domain. Options: `allowlist` (values never reported, e.g. your own domains),
+//! `max_size` (bytes scanned, default 50 MiB; larger payloads are scanned up to it).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use stoq_plugin_abi::prelude::*;
+
+/// Defanging patterns and their plain forms (case-insensitive).
+static DEFANG: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        (r"(?i)\bhxxp(s?)(\[?:\]?)//", "http$1://"),
+        (r"(?i)\bfxp://", "ftp://"),
+        (r"(?i)\s?[\[\(\{]\s?(?:\.|dot)\s?[\]\)\}]\s?", "."),
+        (r"(?i)\[:\]", ":"),
+        (r"(?i)\s?[\[\(\{]\s?(?:@|at)\s?[\]\)\}]\s?", "@"),
+    ]
+    .into_iter()
+    .map(|(pattern, plain)| (Regex::new(pattern).expect("valid regex"), plain))
+    .collect()
+});
+
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)\b(?:https?|ftp)://[^\s<>"'`\\^{|}]+"#).expect("valid regex")
+});
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[a-z0-9._%+\-]+@((?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9\-]{0,62})\b")
+        .expect("valid regex")
+});
+static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9\-]{0,62}\b")
+        .expect("valid regex")
+});
+static IPV4: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(?:\d{1,3}\.){3}\d{1,3}\b").expect("valid regex"));
+static IPV6_TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)[0-9a-f:.]*:[0-9a-f:.]*:[0-9a-f:.]*").expect("valid regex"));
+static HEX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b[0-9a-f]{32,128}\b").expect("valid regex"));
+
+/// Replaces defanged notations with their plain forms.
+pub fn refang(text: &str) -> String {
+    DEFANG.iter().fold(text.to_owned(), |t, (re, plain)| {
+        re.replace_all(&t, *plain).into_owned()
+    })
+}
+
+fn known_domain(domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known())
+        && psl::domain(domain.as_bytes()).is_some()
+}
+
+/// Every indicator in `text`, by kind, deduplicated and sorted.
+pub fn extract(text: &str) -> BTreeMap<&'static str, BTreeSet<String>> {
+    let text = refang(text);
+    let mut found: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+    let mut add = |kind: &'static str, value: String| {
+        found.entry(kind).or_default().insert(value);
+    };
+    for m in URL.find_iter(&text) {
+        let url = m
+            .as_str()
+            .trim_end_matches(['.', ',', ';', ')', ']', '>', '\'', '"']);
+        let host = url
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
+            .map(|h| h.rsplit('@').next().unwrap_or(h))
+            .map(|h| h.split(':').next().unwrap_or(h))
+            .unwrap_or("");
+        if known_domain(host) || host.parse::<Ipv4Addr>().is_ok() {
+            add("url", url.to_owned());
+        }
+    }
+    for c in EMAIL.captures_iter(&text) {
+        if known_domain(&c[1]) {
+            add("email", c[0].to_ascii_lowercase());
+        }
+    }
+    for m in DOMAIN.find_iter(&text) {
+        if known_domain(m.as_str()) {
+            add("domain", m.as_str().to_ascii_lowercase());
+        }
+    }
+    for m in IPV4.find_iter(&text) {
+        if let Ok(ip) = m.as_str().parse::<Ipv4Addr>() {
+            add("ipv4", ip.to_string());
+        }
+    }
+    for m in IPV6_TOKEN.find_iter(&text) {
+        let token = m.as_str().trim_matches('.');
+        if let Ok(ip) = token.parse::<Ipv6Addr>() {
+            add("ipv6", ip.to_string());
+        }
+    }
+    for m in HEX.find_iter(&text) {
+        let kind = match m.len() {
+            32 => "md5",
+            40 => "sha1",
+            64 => "sha256",
+            128 => "sha512",
+            _ => continue,
+        };
+        add(kind, m.as_str().to_ascii_lowercase());
+    }
+    found
+}
+
+/// The IOC extractor.
+pub struct IocExtract {
+    allowlist: BTreeSet<String>,
+    max_size: usize,
+}
+
+impl Plugin for IocExtract {
+    const INFO: PluginInfo = PluginInfo::new("iocextract", env!("CARGO_PKG_VERSION"))
+        .author("stoq")
+        .description("URLs, domains, IPs, emails and hashes, defanged forms included")
+        .default_options("max_size = 52428800");
+
+    fn new(config: &mut PluginConfig) -> Result<Self> {
+        let max_size = config.get_int("max_size")?.unwrap_or(50 << 20);
+        Ok(Self {
+            allowlist: config
+                .get_set("allowlist")?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| v.to_ascii_lowercase())
+                .collect(),
+            max_size: usize::try_from(max_size).map_err(|_| {
+                Error::msg(format!("option `max_size` must be >= 0, got {max_size}"))
+            })?,
+        })
+    }
+}
+
+impl Worker for IocExtract {
+    fn scan(
+        &self,
+        payload: &Payload<'_>,
+        _request: &Request<'_>,
+    ) -> Result<Option<WorkerResponse>> {
+        let content = payload.content();
+        let text = String::from_utf8_lossy(&content[..content.len().min(self.max_size)]);
+        let mut found = extract(&text);
+        for values in found.values_mut() {
+            values.retain(|v| !self.allowlist.contains(&v.to_ascii_lowercase()));
+        }
+        found.retain(|_, v| !v.is_empty());
+        if found.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(WorkerResponse::from_serialize(&found)?))
+    }
+}
+
+stoq_plugin_abi::export_plugin!(IocExtract => worker);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(found: &BTreeMap<&str, BTreeSet<String>>, kind: &str) -> Vec<String> {
+        found
+            .get(kind)
+            .map(|v| v.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn finds_each_kind_and_refangs() {
+        let text = "Beacon to hxxps://evil[.]example[.]com/path?q=1, mail bad(at)example(dot)org; \
+                    fallback 10.0.0.300 and 192.168.1[.]20 and 2001:db8::1. \
+                    Drops readme.txt; hash d41d8cd98f00b204e9800998ecf8427e and \
+                    da39a3ee5e6b4b0d3255bfef95601890afd80709.";
+        let found = extract(text);
+        assert_eq!(values(&found, "url"), ["https://evil.example.com/path?q=1"]);
+        assert_eq!(values(&found, "email"), ["bad@example.org"]);
+        assert_eq!(
+            values(&found, "domain"),
+            ["evil.example.com", "example.org"]
+        );
+        assert_eq!(values(&found, "ipv4"), ["192.168.1.20"]);
+        assert_eq!(values(&found, "ipv6"), ["2001:db8::1"]);
+        assert_eq!(values(&found, "md5"), ["d41d8cd98f00b204e9800998ecf8427e"]);
+        assert_eq!(
+            values(&found, "sha1"),
+            ["da39a3ee5e6b4b0d3255bfef95601890afd80709"]
+        );
+    }
+
+    #[test]
+    fn nothing_in_plain_prose() {
+        assert!(extract("The quick brown fox jumps over the lazy dog.").is_empty());
+    }
+}
