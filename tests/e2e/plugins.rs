@@ -184,3 +184,82 @@ fn iocextract_finds_defanged_indicators_and_honours_its_allowlist() {
     let quiet = scan_bytes(b"The quick brown fox", &["-s", "iocextract"]);
     assert!(quiet["results"][0]["workers"].get("iocextract").is_none());
 }
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        writer.start_file(*name, options).expect("start");
+        writer.write_all(content).expect("write");
+    }
+    writer.finish().expect("finish").into_inner()
+}
+
+#[test]
+fn decompress_walks_nested_archives_with_every_node_hashed() {
+    use std::io::Write;
+    let mut gz = flate2::GzBuilder::new()
+        .filename("fox.txt")
+        .write(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"The quick brown fox").unwrap();
+    let gz = gz.finish().unwrap();
+    let outer = zip_of(&[("docs/fox.txt.gz", &gz), ("readme.txt", b"hello")]);
+    let response = scan_bytes(&outer, &["-a", "decompress", "hash"]);
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4, "zip, gz, readme, fox: {response:#}");
+    assert_eq!(
+        results[0]["workers"]["decompress"],
+        serde_json::json!({"format": "zip", "members": 2, "extracted": 2})
+    );
+    let fox = results
+        .iter()
+        .find(|r| r["size"] == 19)
+        .expect("the innermost file");
+    assert_eq!(fox["depth"], 2);
+    assert_eq!(fox["payload_meta"]["extra_data"]["filename"], "fox.txt");
+    assert_eq!(
+        fox["workers"]["hash"]["md5"],
+        md5_hex(b"The quick brown fox")
+    );
+    // Plain files are not archives: decompress reports that, once per such payload.
+    assert!(
+        errors(&response)
+            .iter()
+            .all(|e| e.starts_with("worker:failed: not an archive")),
+        "{response:#}"
+    );
+}
+
+#[test]
+fn a_nested_zip_bomb_ends_in_errors_with_bounded_work() {
+    // 42.zip in small: 16 identical copies per level, 3 levels, 200 MiB of zeros inside.
+    let zeros = vec![0u8; 200 << 20];
+    let mut level = zip_of(&[("zeros.bin", &zeros)]);
+    drop(zeros);
+    for depth in 0..3 {
+        let names: Vec<String> = (0..16).map(|i| format!("l{depth}_{i}.zip")).collect();
+        let entries: Vec<(&str, &[u8])> = names
+            .iter()
+            .map(|n| (n.as_str(), level.as_slice()))
+            .collect();
+        level = zip_of(&entries);
+    }
+    let response = scan_bytes(&level, &["-a", "decompress"]);
+    let results = response["results"].as_array().unwrap();
+    // Identical copies are one payload each (deduplicated): the root and one per level; the
+    // 200 MiB member is never held (reading stops one byte past the limit).
+    assert_eq!(
+        results.len(),
+        4,
+        "{}",
+        serde_json::to_string(&response["errors"]).unwrap()
+    );
+    let errs = errors(&response);
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("member zeros.bin: limit max_member_size (104857600) exceeded")),
+        "{errs:?}"
+    );
+}

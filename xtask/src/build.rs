@@ -148,14 +148,15 @@ pub fn build_workspace(release: bool) -> Result<Built> {
         .context("cargo did not report the stoq binary")?;
     let bin_dir = stoq.parent().context("stoq's directory")?.to_owned();
     let test_root = root().join("tests").join("plugins");
+    let plugin_root = root().join("plugins");
     let (mut user_libs, mut test_libs) = (Vec::new(), Vec::new());
+    // Only the plugin packages' own libraries: a dependency may build a cdylib too.
     for artifact in &artifacts {
-        let into = if artifact.manifest_path.starts_with(&test_root) {
-            &mut test_libs
-        } else {
-            &mut user_libs
-        };
-        into.extend(libraries(artifact).cloned());
+        if artifact.manifest_path.starts_with(&test_root) {
+            test_libs.extend(libraries(artifact).cloned());
+        } else if artifact.manifest_path.starts_with(&plugin_root) {
+            user_libs.extend(libraries(artifact).cloned());
+        }
     }
     ensure!(!user_libs.is_empty(), "no plugin libraries were built");
     let plugin_dir = bin_dir.join("plugins");
