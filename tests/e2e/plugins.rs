@@ -263,3 +263,46 @@ fn a_nested_zip_bomb_ends_in_errors_with_bounded_work() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn smtp_parses_the_email_and_extracts_attachments_and_nested_messages() {
+    let zip = zip_of(&[("fox.txt", b"The quick brown fox")]);
+    let zip_b64: String = {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&zip);
+        encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|line| format!("{}\r\n", std::str::from_utf8(line).unwrap()))
+            .collect()
+    };
+    let email = format!(
+        "From: alice@example.com\r\nTo: bob@example.org\r\nSubject: report\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n\
+         see attached\r\n--B\r\nContent-Type: application/zip\r\n\
+         Content-Disposition: attachment; filename=\"report.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {zip_b64}--B\r\nContent-Type: message/rfc822\r\n\r\nFrom: carol@example.net\r\nSubject: fwd\r\n\r\n\
+         forwarded\r\n--B--\r\n"
+    );
+    let response = scan_bytes(email.as_bytes(), &["-s", "smtp", "-a", "hash"]);
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{response:#}");
+    let root = &results[0]["workers"]["smtp"];
+    assert_eq!(root["subject"], "report");
+    assert_eq!(root["body"], "see attached");
+    assert_eq!(root["attachments"][0]["filename"], "report.zip");
+    let zip_payload = results
+        .iter()
+        .find(|r| r["payload_meta"]["extra_data"]["filename"] == "report.zip")
+        .unwrap();
+    assert_eq!(zip_payload["workers"]["hash"]["md5"], md5_hex(&zip));
+    let nested = results
+        .iter()
+        .find(|r| r["workers"].get("smtp").is_some() && r["depth"] == 1)
+        .unwrap();
+    assert_eq!(
+        nested["workers"]["smtp"]["subject"], "fwd",
+        "dispatched back to smtp"
+    );
+    assert!(errors(&response).is_empty(), "{response:#}");
+}
