@@ -207,6 +207,10 @@ pub struct DispatcherResponse {
     pub meta: Map<String, Value>,
     /// Errors to record in the response.
     pub errors: Vec<Error>,
+    /// When set, the payload's `should_archive` becomes this (stoQ's YARA convention: a rule
+    /// with meta `save = "false"` keeps the payload out of archivers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub should_archive: Option<bool>,
 }
 
 /// What an archiver's `archive` returns (stoQ's `ArchiverResponse`).

@@ -920,6 +920,9 @@ impl Request {
                     state.payloads[idx]
                         .dispatch_meta
                         .insert(dispatcher.clone(), Value::Object(response.meta));
+                    if let Some(archive) = response.should_archive {
+                        state.payloads[idx].results.payload_meta.should_archive = archive;
+                    }
                     for name in response.plugin_names {
                         let worker: Arc<str> = Arc::from(name.as_str());
                         if self.settings().deterministic {
@@ -1296,6 +1299,10 @@ impl Request {
             for r in &mut results {
                 r.plugins_run.workers.sort();
                 r.plugins_run.archivers.sort();
+                // Maps keep insertion (completion) order when serde_json's `preserve_order`
+                // is on, which any dependency can turn on.
+                r.workers.sort_keys();
+                r.archivers.sort_keys();
                 let mut edges: Vec<_> = r
                     .extracted_from
                     .drain(..)
@@ -1348,6 +1355,7 @@ impl Request {
             None => self.build_response(state),
         };
         if self.settings().deterministic {
+            response.decorators.sort_keys();
             response.errors.sort_by(|a, b| {
                 (&a.payload_id, &a.plugin_name, &a.error).cmp(&(
                     &b.payload_id,

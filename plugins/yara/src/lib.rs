@@ -1,0 +1,224 @@
+//! The `yara` plugin: YARA-X rules, as a worker (report matches) and as a dispatcher (route
+//! payloads by rule meta).
+//!
+//! Options: `worker_rules` and `dispatch_rules`, each a list of rule files or folders (every
+//! `.yar`/`.yara` file in them, sorted); both default to the rules bundled in the plugin, which
+//! recognise zip, gzip, bzip2, xz, zstd, tar, 7z, email, PE and base64 payloads and route them
+//! to `decompress`, `smtp`, `peinfo` and `b64decode`. Rules are compiled once, when the plugin
+//! starts; a syntax error stops it with the file and line. `strings_limit` (default 10) caps
+//! the matched strings reported per pattern.
+//!
+//! Worker results: `{"matches": [{"rule", "namespace", "tags", "meta", "strings": [{"identifier",
+//! "offset", "data"}]}]}` (match data as stoq encodes bytes).
+//!
+//! Dispatcher: each matching rule's meta `plugin = "a, b"` names workers; the dispatch meta
+//! holds every matching rule's meta under its name (so `xordecode` finds an `xorkey`);
+//! `save = "false"` sets the payload's `should_archive` to false (stoQ's convention).
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use stoq_plugin_abi::prelude::*;
+use stoq_plugin_abi::serde_json::{Map, Value};
+use yara_x::{Compiler, MetaValue, Rules, Scanner, SourceCode};
+
+/// The bundled rules.
+pub const DEFAULT_RULES: &str = include_str!("../rules/dispatch.yar");
+
+/// Compiles rule files or folders (or the bundled rules when `paths` is empty).
+pub fn compile(paths: &[String]) -> Result<Rules> {
+    let mut compiler = Compiler::new();
+    if paths.is_empty() {
+        compiler
+            .add_source(SourceCode::from(DEFAULT_RULES).with_origin("bundled dispatch.yar"))
+            .map_err(|e| Error::msg(format!("bundled rules: {e}")))?;
+        return Ok(compiler.build());
+    }
+    let mut files: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        let path = Path::new(path);
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| {
+                    Error::msg(format!("cannot read rule folder {}: {e}", path.display()))
+                })?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yar" | "yara")))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.to_owned());
+        }
+    }
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Error::msg(format!("cannot read rule file {}: {e}", file.display())))?;
+        let origin = file.display().to_string();
+        // The error's display names the file (the origin) and the line.
+        compiler
+            .add_source(SourceCode::from(text.as_str()).with_origin(origin.as_str()))
+            .map_err(|e| Error::msg(format!("rule syntax error:\n{e}")))?;
+    }
+    Ok(compiler.build())
+}
+
+fn meta_json(value: &MetaValue<'_>) -> Value {
+    match value {
+        MetaValue::Integer(i) => json!(i),
+        MetaValue::Float(f) => json!(f),
+        MetaValue::Bool(b) => json!(b),
+        MetaValue::String(s) => json!(s),
+        MetaValue::Bytes(b) => json!(stoq_plugin_abi::bytes_to_string(b)),
+    }
+}
+
+/// One compiled rule set with a scanner per thread (a YARA-X scanner is not shareable).
+struct RuleSet {
+    rules: &'static Rules,
+}
+
+thread_local! {
+    /// Scanners of this thread, by the address of their rule set.
+    static SCANNERS: RefCell<Vec<(usize, Scanner<'static>)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl RuleSet {
+    fn new(rules: Rules) -> Self {
+        // The plugin instance lives until the process ends (libraries are never unloaded), so
+        // leaking the rules lets each thread keep a scanner that borrows them.
+        Self {
+            rules: Box::leak(Box::new(rules)),
+        }
+    }
+
+    /// Scans `data` and hands the matching rules to `each`.
+    fn scan(&self, data: &[u8], each: &mut dyn FnMut(&yara_x::Rule<'_, '_>)) -> Result<()> {
+        let key = std::ptr::from_ref(self.rules) as usize;
+        SCANNERS.with(|scanners| {
+            let mut scanners = scanners.borrow_mut();
+            let at = match scanners.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    scanners.push((key, Scanner::new(self.rules)));
+                    scanners.len() - 1
+                }
+            };
+            let results = scanners[at]
+                .1
+                .scan(data)
+                .map_err(|e| Error::msg(format!("scan failed: {e}")))?;
+            for rule in results.matching_rules() {
+                each(&rule);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The YARA plugin.
+pub struct Yara {
+    worker: RuleSet,
+    dispatch: RuleSet,
+    strings_limit: usize,
+}
+
+impl Plugin for Yara {
+    const INFO: PluginInfo = PluginInfo::new("yara", env!("CARGO_PKG_VERSION"))
+        .author("stoq")
+        .description("YARA-X rules: matches as a worker, routing by rule meta as a dispatcher")
+        .default_options("strings_limit = 10");
+
+    fn new(config: &mut PluginConfig) -> Result<Self> {
+        let limit = config.get_int("strings_limit")?.unwrap_or(10);
+        Ok(Self {
+            worker: RuleSet::new(compile(
+                &config.get_list("worker_rules")?.unwrap_or_default(),
+            )?),
+            dispatch: RuleSet::new(compile(
+                &config.get_list("dispatch_rules")?.unwrap_or_default(),
+            )?),
+            strings_limit: usize::try_from(limit).map_err(|_| {
+                Error::msg(format!("option `strings_limit` must be >= 0, got {limit}"))
+            })?,
+        })
+    }
+}
+
+impl Worker for Yara {
+    fn scan(
+        &self,
+        payload: &Payload<'_>,
+        _request: &Request<'_>,
+    ) -> Result<Option<WorkerResponse>> {
+        let data = payload.content();
+        let mut matches = Vec::new();
+        self.worker.scan(data, &mut |rule| {
+            let meta: Map<String, Value> = rule
+                .metadata()
+                .map(|(k, v)| (k.to_owned(), meta_json(&v)))
+                .collect();
+            let mut strings = Vec::new();
+            for pattern in rule.patterns() {
+                for m in pattern.matches().take(self.strings_limit) {
+                    strings.push(json!({
+                        "identifier": pattern.identifier(),
+                        "offset": m.range().start,
+                        "data": stoq_plugin_abi::bytes_to_string(m.data()),
+                    }));
+                }
+            }
+            matches.push(json!({
+                "rule": rule.identifier(),
+                "namespace": rule.namespace(),
+                "tags": rule.tags().map(|t| t.identifier().to_owned()).collect::<Vec<_>>(),
+                "meta": meta,
+                "strings": strings,
+            }));
+        })?;
+        if matches.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(WorkerResponse::new(json!({ "matches": matches }))))
+    }
+}
+
+impl Dispatcher for Yara {
+    fn get_dispatches(
+        &self,
+        payload: &Payload<'_>,
+        _request: &Request<'_>,
+    ) -> Result<Option<DispatcherResponse>> {
+        let mut response = DispatcherResponse::default();
+        self.dispatch.scan(payload.content(), &mut |rule| {
+            let mut meta = Map::new();
+            for (key, value) in rule.metadata() {
+                let value = meta_json(&value);
+                match (key, &value) {
+                    ("plugin", Value::String(names)) => response.plugin_names.extend(
+                        names
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_owned),
+                    ),
+                    ("save", Value::String(s)) if s.eq_ignore_ascii_case("false") => {
+                        response.should_archive = Some(false);
+                    }
+                    ("save", Value::Bool(false)) => response.should_archive = Some(false),
+                    _ => {}
+                }
+                meta.insert(key.to_owned(), value);
+            }
+            response
+                .meta
+                .insert(rule.identifier().to_owned(), Value::Object(meta));
+        })?;
+        Ok(Some(response))
+    }
+}
+
+stoq_plugin_abi::export_plugin!(Yara => worker, dispatcher);
+
+#[cfg(test)]
+mod tests;
