@@ -306,3 +306,100 @@ fn smtp_parses_the_email_and_extracts_attachments_and_nested_messages() {
     );
     assert!(errors(&response).is_empty(), "{response:#}");
 }
+
+fn email_with_attachment(name: &str, content: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let encoded: String = base64::engine::general_purpose::STANDARD
+        .encode(content)
+        .as_bytes()
+        .chunks(76)
+        .map(|line| format!("{}\r\n", std::str::from_utf8(line).unwrap()))
+        .collect();
+    format!(
+        "From: attacker@example.com\r\nTo: victim@example.org\r\nSubject: invoice\r\n\
+         Date: Sat, 28 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n\
+         Open the attachment.\r\n--B\r\nContent-Type: application/zip\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {encoded}--B--\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn peinfo_describes_a_pe_and_extracts_its_resources() {
+    let pe = stoq_tests::pe::build_pe();
+    let response = scan_bytes(&pe, &["-s", "peinfo", "-a", "hash"]);
+    let results = response["results"].as_array().unwrap();
+    let info = &results[0]["workers"]["peinfo"];
+    assert_eq!(info["machine"], "amd64");
+    assert_eq!(info["exports"], serde_json::json!(["DoThing"]));
+    assert_eq!(
+        info["imports"]["USER32.dll"],
+        serde_json::json!(["MessageBoxA"])
+    );
+    assert_eq!(results.len(), 2);
+    assert_eq!(
+        results[1]["payload_meta"]["extra_data"]["resource"],
+        "RCDATA/1/1033"
+    );
+    assert_eq!(
+        results[1]["workers"]["hash"]["md5"],
+        md5_hex(stoq_tests::pe::RESOURCE)
+    );
+    let broken = scan_bytes(&pe[..300], &["-s", "peinfo"]);
+    assert!(
+        errors(&broken)[0].starts_with("worker:failed: not a valid PE file"),
+        "{broken:#}"
+    );
+}
+
+#[test]
+fn an_email_carrying_a_zip_carrying_a_pe_unpacks_as_one_tree() {
+    let pe = stoq_tests::pe::build_pe();
+    let zip = zip_of(&[("invoice.exe", &pe)]);
+    let email = email_with_attachment("invoice.zip", &zip);
+    let response = scan_bytes(&email, &["-a", "hash", "mimetype", "-R", "yara"]);
+    let results = response["results"].as_array().unwrap();
+    assert!(errors(&response).is_empty(), "{:#}", response["errors"]);
+    // email -> invoice.zip -> invoice.exe -> its resource: every node hashed and typed.
+    assert_eq!(results.len(), 4, "{response:#}");
+    let kinds: Vec<&str> = results
+        .iter()
+        .map(|r| r["workers"]["mimetype"]["mimetype"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds[..3],
+        [
+            "message/rfc822",
+            "application/zip",
+            "application/vnd.microsoft.portable-executable"
+        ]
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r["workers"]["hash"]["sha256"].is_string())
+    );
+    assert_eq!(results[0]["workers"]["smtp"]["subject"], "invoice");
+    assert_eq!(
+        results[1]["payload_meta"]["extra_data"]["filename"],
+        "invoice.zip"
+    );
+    assert_eq!(results[1]["workers"]["decompress"]["extracted"], 1);
+    assert_eq!(
+        results[2]["payload_meta"]["extra_data"]["filename"],
+        "invoice.exe"
+    );
+    assert_eq!(
+        results[2]["workers"]["peinfo"]["exports"],
+        serde_json::json!(["DoThing"])
+    );
+    assert_eq!(
+        results[3]["payload_meta"]["extra_data"]["resource"],
+        "RCDATA/1/1033"
+    );
+    for (depth, result) in results.iter().enumerate() {
+        assert_eq!(result["depth"], depth);
+    }
+}

@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests: where `cargo xtask test` put the binary, the plugins and the
 //! fixtures, and how to run `stoq` and read its response.
 
+pub mod pe;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

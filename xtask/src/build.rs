@@ -274,7 +274,15 @@ pub fn test(lint: bool, args: &[String]) -> Result<()> {
     // must compile and pass. Only these crates have examples; testing the whole workspace's
     // docs would build heavy plugin dependencies (yara-x) a second time.
     if has_nextest() {
-        run(cargo().args(["test", "--locked", "--doc", "-p", "stoq-plugin-abi", "-p", "stoq-core"]))?;
+        run(cargo().args([
+            "test",
+            "--locked",
+            "--doc",
+            "-p",
+            "stoq-plugin-abi",
+            "-p",
+            "stoq-core",
+        ]))?;
     }
     Ok(())
 }
