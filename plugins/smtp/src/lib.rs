@@ -124,17 +124,33 @@ impl Smtp {
     }
 }
 
+/// Parses `data` as an email (bodies cut at `max_body_size` characters): the results and the
+/// attachments to extract.
+pub fn parse_email(data: &[u8], max_body_size: usize) -> Result<(Value, Vec<ExtractedPayload>)> {
+    Smtp {
+        max_body_size,
+        extract_bodies: false,
+    }
+    .parse_bytes(data)
+}
+
+impl Smtp {
+    fn parse_bytes(&self, data: &[u8]) -> Result<(Value, Vec<ExtractedPayload>)> {
+        let message = MessageParser::default()
+            .parse(data)
+            .filter(|m| !m.headers().is_empty())
+            .ok_or_else(|| Error::msg("not an email: no RFC 5322 headers"))?;
+        Ok(self.parse(&message))
+    }
+}
+
 impl Worker for Smtp {
     fn scan(
         &self,
         payload: &Payload<'_>,
         _request: &Request<'_>,
     ) -> Result<Option<WorkerResponse>> {
-        let message = MessageParser::default()
-            .parse(payload.content())
-            .filter(|m| !m.headers().is_empty())
-            .ok_or_else(|| Error::msg("not an email: no RFC 5322 headers"))?;
-        let (results, extracted) = self.parse(&message);
+        let (results, extracted) = self.parse_bytes(payload.content())?;
         Ok(Some(WorkerResponse::new(results).with_extracted(extracted)))
     }
 }

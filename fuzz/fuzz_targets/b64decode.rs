@@ -1,0 +1,8 @@
+//! Base64 decoding on arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = stoq_plugin_b64decode::decode(data);
+});

@@ -1,0 +1,8 @@
+//! Email parsing on arbitrary bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = stoq_plugin_smtp::parse_email(data, 4096);
+});
