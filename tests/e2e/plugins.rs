@@ -338,7 +338,8 @@ fn peinfo_describes_a_pe_and_extracts_its_resources() {
         info["imports"]["USER32.dll"],
         serde_json::json!(["MessageBoxA"])
     );
-    assert_eq!(results.len(), 2);
+    assert_eq!(info["version_info"]["CompanyName"], "Stoq Test Corp");
+    assert_eq!(results.len(), 3, "the PE and its two resources");
     assert_eq!(
         results[1]["payload_meta"]["extra_data"]["resource"],
         "RCDATA/1/1033"
@@ -362,8 +363,8 @@ fn an_email_carrying_a_zip_carrying_a_pe_unpacks_as_one_tree() {
     let response = scan_bytes(&email, &["-a", "hash", "mimetype", "-R", "yara"]);
     let results = response["results"].as_array().unwrap();
     assert!(errors(&response).is_empty(), "{:#}", response["errors"]);
-    // email -> invoice.zip -> invoice.exe -> its resource: every node hashed and typed.
-    assert_eq!(results.len(), 4, "{response:#}");
+    // email -> invoice.zip -> invoice.exe -> its two resources: every node hashed and typed.
+    assert_eq!(results.len(), 5, "{response:#}");
     let kinds: Vec<&str> = results
         .iter()
         .map(|r| r["workers"]["mimetype"]["mimetype"].as_str().unwrap())
@@ -399,7 +400,7 @@ fn an_email_carrying_a_zip_carrying_a_pe_unpacks_as_one_tree() {
         results[3]["payload_meta"]["extra_data"]["resource"],
         "RCDATA/1/1033"
     );
-    for (depth, result) in results.iter().enumerate() {
+    for (result, depth) in results.iter().zip([0, 1, 2, 3, 3]) {
         assert_eq!(result["depth"], depth);
     }
 }

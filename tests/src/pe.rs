@@ -1,6 +1,7 @@
 //! A small valid PE32+ DLL for tests, written with object's PE writer plus hand-built import,
 //! export and resource tables: imports KERNEL32.dll!ExitProcess, GetProcAddress and
-//! USER32.dll!MessageBoxA, exports DoThing, and holds one RCDATA resource ([`RESOURCE`]).
+//! USER32.dll!MessageBoxA, exports DoThing, and holds an RCDATA resource ([`RESOURCE`]) and a
+//! VERSION resource ([`version_resource`]).
 
 use object::pe;
 use object::write::pe::{NtHeaders, Writer};
@@ -27,7 +28,7 @@ fn idata(rva: u32, dlls: &[(&str, &[&str])]) -> Vec<u8> {
             names.extend_from_slice(&u16le(0));
             names.extend_from_slice(f.as_bytes());
             names.push(0);
-            if names.len() % 2 == 1 {
+            if !names.len().is_multiple_of(2) {
                 names.push(0);
             }
         }
@@ -109,30 +110,96 @@ fn edata(rva: u32, dll: &str, functions: &[&str], target: u32) -> Vec<u8> {
     out
 }
 
-/// A resource tree holding one RCDATA resource (id 1, language 1033) with `data`.
-fn rsrc(rva: u32, data: &[u8]) -> Vec<u8> {
-    let dir = |entries: u16| {
-        let mut d = vec![0u8; 12];
-        d.extend_from_slice(&u16le(0));
-        d.extend_from_slice(&u16le(entries));
-        d
+/// A resource tree holding, for each `(type id, data)`, one resource of that type (id 1,
+/// language 1033).
+fn rsrc(rva: u32, resources: &[(u32, &[u8])]) -> Vec<u8> {
+    let dir = |out: &mut Vec<u8>, id: u32, target: u32| {
+        out.extend_from_slice(&[0; 12]);
+        out.extend_from_slice(&u16le(0));
+        out.extend_from_slice(&u16le(1));
+        out.extend_from_slice(&u32le(id));
+        out.extend_from_slice(&u32le(target));
     };
+    let n = resources.len() as u32;
+    let blocks = 16 + 8 * n; // after the root directory
+    let data_start = blocks + 64 * n;
     let mut out = Vec::new();
-    out.extend(dir(1)); // root: 0..16
-    out.extend_from_slice(&u32le(10)); // RT_RCDATA
-    out.extend_from_slice(&u32le(0x8000_0000 | 24));
-    out.extend(dir(1)); // type directory: 24..40
-    out.extend_from_slice(&u32le(1));
-    out.extend_from_slice(&u32le(0x8000_0000 | 48));
-    out.extend(dir(1)); // name directory: 48..64
-    out.extend_from_slice(&u32le(1033));
-    out.extend_from_slice(&u32le(72)); // data entry
-    out.extend_from_slice(&u32le(rva + 88));
-    out.extend_from_slice(&u32le(data.len() as u32));
-    out.extend_from_slice(&u32le(0));
-    out.extend_from_slice(&u32le(0));
-    out.extend_from_slice(data);
+    out.extend_from_slice(&[0; 12]);
+    out.extend_from_slice(&u16le(0));
+    out.extend_from_slice(&u16le(n as u16));
+    for (i, (type_id, _)) in resources.iter().enumerate() {
+        out.extend_from_slice(&u32le(*type_id));
+        out.extend_from_slice(&u32le(0x8000_0000 | (blocks + 64 * i as u32)));
+    }
+    let mut data_at = data_start;
+    for (i, (_, data)) in resources.iter().enumerate() {
+        let block = blocks + 64 * i as u32;
+        dir(&mut out, 1, 0x8000_0000 | (block + 24));
+        dir(&mut out, 1033, block + 48);
+        out.extend_from_slice(&u32le(rva + data_at));
+        out.extend_from_slice(&u32le(data.len() as u32));
+        out.extend_from_slice(&u32le(0));
+        out.extend_from_slice(&u32le(0));
+        data_at += (data.len() as u32 + 3) & !3;
+    }
+    for (_, data) in resources {
+        out.extend_from_slice(data);
+        while !out.len().is_multiple_of(4) {
+            out.push(0);
+        }
+    }
     out
+}
+
+/// A version-info node: header, UTF-16 key, value, children, each part 4-aligned.
+fn version_node(key: &str, value: &[u8], text: bool, children: &[Vec<u8>]) -> Vec<u8> {
+    let pad = |v: &mut Vec<u8>| {
+        while !v.len().is_multiple_of(4) {
+            v.push(0);
+        }
+    };
+    let mut body = vec![0u8; 6];
+    for unit in key.encode_utf16().chain([0]) {
+        body.extend_from_slice(&unit.to_le_bytes());
+    }
+    pad(&mut body);
+    body.extend_from_slice(value);
+    for child in children {
+        pad(&mut body);
+        body.extend_from_slice(child);
+    }
+    let value_length = if text { value.len() / 2 } else { value.len() };
+    let length = body.len() as u16;
+    body[0..2].copy_from_slice(&u16le(length));
+    body[2..4].copy_from_slice(&u16le(value_length as u16));
+    body[4..6].copy_from_slice(&u16le(u16::from(text)));
+    body
+}
+
+fn utf16z(text: &str) -> Vec<u8> {
+    text.encode_utf16()
+        .chain([0])
+        .flat_map(u16::to_le_bytes)
+        .collect()
+}
+
+/// A `VS_VERSIONINFO` resource: file version 1.2.3.4, CompanyName and FileDescription.
+pub fn version_resource() -> Vec<u8> {
+    let mut fixed = Vec::new();
+    for v in [0xFEEF_04BDu32, 0x0001_0000, (1 << 16) | 2, (3 << 16) | 4] {
+        fixed.extend_from_slice(&u32le(v));
+    }
+    fixed.resize(52, 0);
+    let strings = [
+        ("CompanyName", "Stoq Test Corp"),
+        ("FileDescription", "A sample"),
+    ]
+    .iter()
+    .map(|(k, v)| version_node(k, &utf16z(v), true, &[]))
+    .collect::<Vec<_>>();
+    let table = version_node("040904b0", &[], true, &strings);
+    let string_file_info = version_node("StringFileInfo", &[], true, &[table]);
+    version_node("VS_VERSION_INFO", &fixed, false, &[string_file_info])
 }
 
 /// The bytes of the PE's one resource (RCDATA/1/1033).
@@ -153,7 +220,9 @@ pub fn build_pe() -> Vec<u8> {
     let text_range = w.reserve_text_section(text.len() as u32);
     let idata_range = w.reserve_idata_section(idata(0, dlls).len() as u32);
     let edata_range = w.reserve_edata_section(edata(0, "sample.dll", &["DoThing"], 0).len() as u32);
-    let rsrc_range = w.reserve_rsrc_section(rsrc(0, RESOURCE).len() as u32);
+    let version = version_resource();
+    let resources: &[(u32, &[u8])] = &[(10, RESOURCE), (16, &version)];
+    let rsrc_range = w.reserve_rsrc_section(rsrc(0, resources).len() as u32);
     w.write_dos_header_and_stub().expect("dos header");
     w.write_nt_headers(NtHeaders {
         machine: pe::IMAGE_FILE_MACHINE_AMD64,
@@ -195,7 +264,7 @@ pub fn build_pe() -> Vec<u8> {
     );
     w.write_section(
         rsrc_range.file_offset,
-        &rsrc(rsrc_range.virtual_address, RESOURCE),
+        &rsrc(rsrc_range.virtual_address, resources),
     );
     out
 }

@@ -3,7 +3,8 @@
 //! Results: `machine`, `timestamp` (and `compile_time`, RFC 3339), `entry_point`,
 //! `image_base`, `subsystem`, `characteristics`, `is_dll`, `sections` (name, virtual
 //! address and size, raw size, entropy), `imports` (by DLL), `imphash`, `exports`, `signed`
-//! (a security directory is present), and `resources` (type/name/language path and size of
+//! (a security directory is present), `version_info` (the file version and the first string
+//! table of a `VERSION` resource), and `resources` (type/name/language path and size of
 //! each).
 //!
 //! Each resource is extracted as a payload with its path in `extra_data.resource`, up to
@@ -195,6 +196,110 @@ impl Walk<'_, '_> {
     }
 }
 
+/// One node of a `VS_VERSIONINFO` tree: its key, its value bytes and its children.
+struct VersionNode<'a> {
+    key: String,
+    value: &'a [u8],
+    is_text: bool,
+    children: Vec<VersionNode<'a>>,
+}
+
+fn utf16z(data: &[u8]) -> (String, usize) {
+    let units: Vec<u16> = data
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .take_while(|&u| u != 0)
+        .collect();
+    let consumed = (units.len() + 1) * 2;
+    (String::from_utf16_lossy(&units), consumed)
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// Parses a version-info node at the start of `data` (lengths bounds-checked, depth-limited).
+fn version_node(data: &[u8], depth: usize) -> Option<VersionNode<'_>> {
+    if depth > 4 || data.len() < 6 {
+        return None;
+    }
+    let length = usize::from(u16::from_le_bytes([data[0], data[1]]));
+    let value_length = usize::from(u16::from_le_bytes([data[2], data[3]]));
+    let is_text = u16::from_le_bytes([data[4], data[5]]) == 1;
+    let data = data.get(..length.max(6))?;
+    let (key, consumed) = utf16z(data.get(6..)?);
+    let value_start = align4(6 + consumed);
+    // Text values count UTF-16 units, binary values bytes.
+    let value_bytes = if is_text {
+        value_length * 2
+    } else {
+        value_length
+    };
+    let value = data.get(value_start..value_start.checked_add(value_bytes)?.min(data.len()))?;
+    let mut children = Vec::new();
+    let mut at = align4(value_start + value_bytes);
+    while at + 6 <= data.len() {
+        let Some(child) = version_node(&data[at..], depth + 1) else {
+            break;
+        };
+        let child_length = usize::from(u16::from_le_bytes([data[at], data[at + 1]]));
+        children.push(child);
+        if child_length == 0 {
+            break;
+        }
+        at = align4(at + child_length);
+    }
+    Some(VersionNode {
+        key,
+        value,
+        is_text,
+        children,
+    })
+}
+
+/// The strings of the first string table in a `VS_VERSIONINFO` resource, and the file version
+/// from its fixed part.
+pub fn version_info(data: &[u8]) -> Option<Map<String, Value>> {
+    let root = version_node(data, 0)?;
+    if root.key != "VS_VERSION_INFO" {
+        return None;
+    }
+    let mut out = Map::new();
+    if root.value.len() >= 16 && root.value[..4] == 0xFEEF_04BDu32.to_le_bytes() {
+        let word = |at: usize| {
+            u32::from_le_bytes([
+                root.value[at],
+                root.value[at + 1],
+                root.value[at + 2],
+                root.value[at + 3],
+            ])
+        };
+        let (ms, ls) = (word(8), word(12));
+        out.insert(
+            "file_version".into(),
+            json!(format!(
+                "{}.{}.{}.{}",
+                ms >> 16,
+                ms & 0xffff,
+                ls >> 16,
+                ls & 0xffff
+            )),
+        );
+    }
+    let table = root
+        .children
+        .iter()
+        .find(|c| c.key == "StringFileInfo")
+        .and_then(|sfi| sfi.children.first());
+    for string in table.map(|t| t.children.as_slice()).unwrap_or_default() {
+        if string.is_text {
+            let (value, _) = utf16z(string.value);
+            out.insert(string.key.clone(), Value::String(value));
+        }
+    }
+    Some(out)
+}
+
 /// Resources walked at most (the `max_resources` option trims what is extracted).
 const MAX_RESOURCES_WALKED: usize = 100_000;
 
@@ -317,6 +422,10 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Inspection> {
         Err(e) => errors.push(Error::msg(format!("resource directory: {e}"))),
     }
 
+    let version = resources
+        .iter()
+        .find(|(path, _)| path.starts_with("VERSION/"))
+        .and_then(|(_, bytes)| version_info(bytes));
     let signed = file
         .data_directory(pe::IMAGE_DIRECTORY_ENTRY_SECURITY)
         .is_some_and(|d| d.size.get(LE) > 0 && d.virtual_address.get(LE) > 0);
@@ -335,6 +444,7 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Inspection> {
         "imports": imports,
         "imphash": (!pairs.is_empty()).then(|| imphash(&pairs)),
         "exports": exports,
+        "version_info": version,
         "signed": signed,
         "resources": resources.iter().map(|(path, bytes)| json!({"path": path, "size": bytes.len()})).collect::<Vec<_>>(),
     });

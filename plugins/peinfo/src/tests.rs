@@ -1,6 +1,6 @@
 //! A small valid PE32+ DLL (written by `stoq_tests::pe`) and broken variants of it.
 
-use stoq_tests::pe::{RESOURCE, build_pe};
+use stoq_tests::pe::{RESOURCE, build_pe, version_resource};
 
 use super::*;
 
@@ -34,7 +34,17 @@ fn a_valid_pe_is_described_and_its_resources_extracted() {
         ))
     );
     assert_eq!(results["exports"], json!(["DoThing"]));
-    assert_eq!(resources, [("RCDATA/1/1033".to_owned(), RESOURCE.to_vec())]);
+    assert_eq!(
+        resources,
+        [
+            ("RCDATA/1/1033".to_owned(), RESOURCE.to_vec()),
+            ("VERSION/1/1033".to_owned(), version_resource())
+        ]
+    );
+    assert_eq!(
+        results["version_info"],
+        json!({"file_version": "1.2.3.4", "CompanyName": "Stoq Test Corp", "FileDescription": "A sample"})
+    );
 }
 
 #[test]
@@ -63,4 +73,18 @@ fn imphash_follows_pefile() {
         imphash(&pairs),
         hex::encode(Md5::digest(b"ws2_32.ord115,advapi32.regopenkeya"))
     );
+}
+
+#[test]
+fn broken_version_info_is_absent_not_a_panic() {
+    let good = version_resource();
+    assert!(version_info(&good).is_some());
+    for cut in 0..good.len() {
+        let _ = version_info(&good[..cut]);
+    }
+    for at in 0..good.len() {
+        let mut broken = good.clone();
+        broken[at] ^= 0xff;
+        let _ = version_info(&broken);
+    }
 }
