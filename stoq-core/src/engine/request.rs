@@ -601,6 +601,18 @@ impl Request {
         }
     }
 
+    /// A payload's bytes (shared, not copied) and id, and the request's generation, taken
+    /// under the lock so the plugin call can run without it.
+    fn payload_handle(&self, idx: usize) -> (Bytes, String, u64) {
+        let state = self.lock();
+        let p = &state.payloads[idx];
+        (
+            p.content.clone(),
+            p.results.payload_id.clone(),
+            state.generation,
+        )
+    }
+
     /// Runs a task's plugin calls, without holding the lock.
     pub fn execute(self: &Arc<Self>, kind: &TaskKind) -> Outcome {
         match kind {
@@ -609,11 +621,7 @@ impl Request {
                 worker,
                 instance,
             } => {
-                let (content, payload_id) = {
-                    let state = self.lock();
-                    let p = &state.payloads[*payload];
-                    (p.content.clone(), p.results.payload_id.clone())
-                };
+                let (content, payload_id, _) = self.payload_handle(*payload);
                 let context = PayloadContext {
                     request: self,
                     idx: *payload,
@@ -633,15 +641,7 @@ impl Request {
                 Outcome::Scan(result, digests)
             }
             TaskKind::Dispatch { payload } => {
-                let (content, payload_id, generation) = {
-                    let state = self.lock();
-                    let p = &state.payloads[*payload];
-                    (
-                        p.content.clone(),
-                        p.results.payload_id.clone(),
-                        state.generation,
-                    )
-                };
+                let (content, payload_id, generation) = self.payload_handle(*payload);
                 let context = PayloadContext {
                     request: self,
                     idx: *payload,
@@ -668,11 +668,7 @@ impl Request {
             TaskKind::Archive {
                 payload, instance, ..
             } => {
-                let (content, payload_id) = {
-                    let state = self.lock();
-                    let p = &state.payloads[*payload];
-                    (p.content.clone(), p.results.payload_id.clone())
-                };
+                let (content, payload_id, _) = self.payload_handle(*payload);
                 let context = PayloadContext {
                     request: self,
                     idx: *payload,

@@ -244,16 +244,7 @@ impl ProcessPlugin {
                     payload_meta,
                 });
             }
-            Ok(Some(WorkerOutput {
-                results: envelope.results,
-                errors: envelope
-                    .errors
-                    .iter()
-                    .map(|e| e.message().to_owned())
-                    .collect(),
-                dispatch_to: envelope.dispatch_to,
-                extracted,
-            }))
+            Ok(Some(WorkerOutput::from_envelope(envelope, extracted)))
         })?
         .map_or(Ok(None), |o| Ok(Some(o)))
     }

@@ -467,6 +467,22 @@ pub struct WorkerOutput {
     pub extracted: Vec<Extracted>,
 }
 
+impl WorkerOutput {
+    /// A worker's decoded response: its JSON envelope and its extracted payloads.
+    pub fn from_envelope(envelope: WorkerEnvelope, extracted: Vec<Extracted>) -> Self {
+        Self {
+            results: envelope.results,
+            errors: envelope
+                .errors
+                .iter()
+                .map(|e| e.message().to_owned())
+                .collect(),
+            dispatch_to: envelope.dispatch_to,
+            extracted,
+        }
+    }
+}
+
 /// An instantiated plugin, shareable between threads.
 pub struct Instance {
     object: PluginBox,
@@ -527,16 +543,7 @@ impl Instance {
             .into_iter()
             .map(decode_extracted)
             .collect::<Result<_, _>>()?;
-        Ok(Some(WorkerOutput {
-            results: envelope.results,
-            errors: envelope
-                .errors
-                .iter()
-                .map(|e| e.message().to_owned())
-                .collect(),
-            dispatch_to: envelope.dispatch_to,
-            extracted,
-        }))
+        Ok(Some(WorkerOutput::from_envelope(envelope, extracted)))
     }
 
     /// Dispatcher role: names workers for one payload.
