@@ -41,6 +41,10 @@ pub struct Cli {
 pub enum Command {
     /// Scan one file (or stdin) and print the response.
     Scan(Box<ScanArgs>),
+    /// Run as a service: scan what providers feed until they are done or a signal arrives.
+    Run(Box<RunArgs>),
+    /// Put files on a Redis work stream for `stoq run -P redis` hosts, and print their task ids.
+    Submit(SubmitArgs),
     /// List every plugin found, and every file that failed to load.
     List(ListArgs),
     /// Open one plugin library and exit (used by stoq itself to vet new library files).
@@ -88,6 +92,40 @@ pub struct ScanArgs {
     #[arg(value_name = "FILE|DIR")]
     pub input: Option<PathBuf>,
 
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub scan: ScanSettings,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Provider plugins that feed payloads or tasks (at least one).
+    #[arg(short = 'P', long = "providers", value_name = "PROVIDER", num_args = 1.., value_delimiter = ',')]
+    pub providers: Vec<String>,
+
+    /// Source archivers: fetch the payloads that provider tasks name.
+    #[arg(short = 'S', long = "source-archivers", value_name = "ARCHIVER", num_args = 1.., value_delimiter = ',')]
+    pub source_archivers: Vec<String>,
+
+    /// Items taken from providers at once; a full host blocks its providers [default: 128].
+    #[arg(long, value_name = "N")]
+    pub max_in_flight: Option<usize>,
+
+    /// Seconds to finish the items in flight after SIGINT/SIGTERM; the rest are handed back
+    /// to their providers [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub grace_period: Option<f64>,
+
+    #[command(flatten)]
+    pub scan: ScanSettings,
+}
+
+/// What every request runs and its limits (`stoq scan` and `stoq run`).
+#[derive(Debug, Args)]
+pub struct ScanSettings {
     /// Workers for the root payload only.
     #[arg(short = 's', long = "start-dispatch", value_name = "WORKER", num_args = 1.., value_delimiter = ',')]
     pub start_dispatch: Vec<String>,
@@ -154,12 +192,52 @@ pub struct ScanArgs {
     #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
     pub request_extra: Vec<String>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    pub format: Format,
-
     #[command(flatten)]
     pub plugins: PluginSource,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// Files or directories (every file below them) to submit.
+    #[arg(value_name = "FILE|DIR", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// The Redis server: redis://HOST:PORT[/DB] or redis+unix:///PATH.
+    #[arg(long, value_name = "URL", env = "STOQ_REDIS_URL")]
+    pub to: String,
+
+    /// Key prefix of the queue (the redis plugin's `prefix` option).
+    #[arg(long, value_name = "PREFIX", default_value = "stoq")]
+    pub prefix: String,
+
+    /// Payloads larger than this go by reference to --blob-dir, not inline (suffixes K, M, G).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "1M")]
+    pub inline_max: u64,
+
+    /// The shared folder every host reads large payloads from (the redis plugin's `blob_dir`).
+    #[arg(long, value_name = "DIR")]
+    pub blob_dir: Option<PathBuf>,
+
+    /// Largest file submitted (suffixes K, M, G).
+    #[arg(long, value_name = "BYTES", value_parser = parse_size, default_value = "4G")]
+    pub max_size: u64,
+
+    /// Wait for every task's response and print each as one JSON line as it arrives (task
+    /// ids then go to stderr).
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Seconds --wait waits at most [default: for ever].
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<f64>,
+
+    /// The requests' source (request_meta.source).
+    #[arg(long, value_name = "SOURCE")]
+    pub request_source: Option<String>,
+
+    /// Extra request metadata, KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1..)]
+    pub request_extra: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ use serde_json::json;
 use stoq_core::{Engine, Limits, PayloadMeta, RequestMeta, Settings};
 use stoq_plugin_abi::bytes_to_string;
 
-use crate::cli::{Format, ListArgs, ScanArgs};
+use crate::cli::{Format, ListArgs, ScanArgs, ScanSettings};
 use crate::setup;
 
 fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>> {
@@ -29,7 +29,7 @@ fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>> {
 }
 
 /// Engine settings from the flags, then the config file's `[core]`, then the defaults.
-fn settings(args: &ScanArgs, core: &stoq_core::CoreConfig) -> Result<Settings> {
+pub fn settings(args: &ScanSettings, core: &stoq_core::CoreConfig) -> Result<Settings> {
     let pick = |cli: &[String], file: &[String]| {
         if cli.is_empty() {
             file.to_vec()
@@ -78,7 +78,9 @@ fn settings(args: &ScanArgs, core: &stoq_core::CoreConfig) -> Result<Settings> {
     })
 }
 
-pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
+/// The registry and a checked engine for `args`: every named plugin started, or every
+/// problem in one error.
+pub fn engine(args: &ScanSettings) -> Result<(Engine, RequestMeta)> {
     let config = setup::config_file(&args.plugins)?;
     let registry = setup::registry(&args.plugins, &config)?;
     for problem in registry.dependency_problems(None) {
@@ -94,6 +96,11 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
         extra_data: setup::request_extra(&args.request_extra)?,
         ..RequestMeta::default()
     };
+    Ok((engine, request_meta))
+}
+
+pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
+    let (engine, request_meta) = engine(&args.scan)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // With connectors, responses go to them, not to stdout (stoQ's behaviour).
     let print = engine.settings().connectors.is_empty();
@@ -127,7 +134,7 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
 
 /// Every file below `dir`, sorted; symbolic links to directories are not followed, other
 /// symbolic links are kept (a dangling one is then reported as unreadable).
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.filter_map(|e| e.ok()).collect(),
         Err(e) => {
@@ -227,7 +234,7 @@ fn read_input(input: Option<&Path>) -> Result<(Vec<u8>, Option<String>)> {
     }
 }
 
-fn write_json(out: &mut impl Write, value: &impl Serialize, format: Format) -> Result<()> {
+pub fn write_json(out: &mut impl Write, value: &impl Serialize, format: Format) -> Result<()> {
     match format {
         Format::Json => {
             let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
@@ -241,7 +248,7 @@ fn write_json(out: &mut impl Write, value: &impl Serialize, format: Format) -> R
 }
 
 /// Lets `main` see a broken pipe hidden inside a serde error.
-fn unwrap_io(err: anyhow::Error) -> anyhow::Error {
+pub fn unwrap_io(err: anyhow::Error) -> anyhow::Error {
     match err.downcast::<serde_json::Error>() {
         Ok(e) if e.io_error_kind().is_some() => std::io::Error::from(e).into(),
         Ok(e) => e.into(),

@@ -5,7 +5,9 @@ mod cli;
 mod commands;
 #[cfg(unix)]
 mod preflight;
+mod run;
 mod setup;
+mod submit;
 
 use std::process::ExitCode;
 
@@ -16,6 +18,8 @@ fn main() -> ExitCode {
     setup::init_logging(cli.verbose);
     let outcome = match &cli.command {
         cli::Command::Scan(args) => commands::scan(args),
+        cli::Command::Run(args) => run::run(args),
+        cli::Command::Submit(args) => submit::submit(args),
         cli::Command::List(args) => commands::list(args).map(|()| ExitCode::SUCCESS),
         #[cfg(unix)]
         cli::Command::PluginHost { path } => stoq_core::isolation::serve(path)

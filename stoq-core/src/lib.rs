@@ -14,7 +14,7 @@ mod plugin;
 pub mod registry;
 mod time;
 
-pub use engine::{Engine, EngineBuilder, Limits, PendingScan, Settings};
+pub use engine::{Engine, EngineBuilder, Finished, Limits, PendingScan, Settings, Submission};
 pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
 pub use plugin::PluginHandle;

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use stoq_plugin_abi::host::{CallError, CallErrorKind, Instance, QueryContext, WorkerOutput};
-use stoq_plugin_abi::{ArchiverResponse, DecoratorResponse, DispatcherResponse};
+use stoq_plugin_abi::host::{
+    CallError, CallErrorKind, Extracted, Instance, ItemSink, QueryContext, WorkerOutput,
+};
+use stoq_plugin_abi::{ArchiverResponse, DecoratorResponse, DispatcherResponse, ItemOutcome};
 
 #[cfg(unix)]
 use crate::isolation::ProcessPlugin;
@@ -99,5 +101,25 @@ impl PluginHandle {
     /// Connector role: saves a finished response (JSON).
     pub fn save(&self, response_json: &str) -> Result<(), CallError> {
         self.in_process("connector")?.save(response_json)
+    }
+
+    /// Source archiver role: fetches the payload a provider task names.
+    pub fn get(&self, task: &serde_json::Value) -> Result<Option<Extracted>, CallError> {
+        self.in_process("source archiver")?.get(task)
+    }
+
+    /// Provider role: tells the provider how many items the host takes at once.
+    pub fn provider_start(&self, max_in_flight: usize) -> Result<(), CallError> {
+        self.in_process("provider")?.provider_start(max_in_flight)
+    }
+
+    /// Provider role: feeds items to `sink` until the provider returns.
+    pub fn ingest(&self, sink: &dyn ItemSink) -> Result<(), CallError> {
+        self.in_process("provider")?.ingest(sink)
+    }
+
+    /// Provider role: the outcome of one item; `Ok(false)` when the provider wants none.
+    pub fn provider_outcome(&self, outcome: &ItemOutcome) -> Result<bool, CallError> {
+        self.in_process("provider")?.provider_outcome(outcome)
     }
 }

@@ -5,6 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
@@ -14,6 +15,7 @@ use crate::config::PluginConfig;
 use crate::ffi::{self, HostApi, NewInstance, PayloadInput, PluginError, PluginInstance_TO};
 use crate::payload::{Payload, Request};
 use crate::plugin::{Archiver, Connector, Decorator, Dispatcher, Plugin, Provider, Sink, Worker};
+use crate::provider::{ItemOutcome, ProviderStart};
 use crate::types::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, Error, ExtractedPayload, Result,
     WorkerEnvelope, WorkerResponse,
@@ -26,6 +28,7 @@ type GetFn<T> = fn(&T, &Value) -> Result<Option<ExtractedPayload>>;
 type SaveFn<T> = fn(&T, &Value) -> Result<()>;
 type DecorateFn<T> = fn(&T, &Value) -> Result<Option<DecoratorResponse>>;
 type IngestFn<T> = fn(&T, &Sink<'_>) -> Result<()>;
+type OutcomeFn<T> = fn(&T, &ItemOutcome);
 
 /// The roles a plugin type exports, as function pointers filled in by `export_plugin!`.
 pub struct Roles<T> {
@@ -37,6 +40,7 @@ pub struct Roles<T> {
     save: Option<SaveFn<T>>,
     decorate: Option<DecorateFn<T>>,
     ingest: Option<IngestFn<T>>,
+    outcome: Option<OutcomeFn<T>>,
 }
 
 impl<T> Roles<T> {
@@ -51,6 +55,7 @@ impl<T> Roles<T> {
             save: None,
             decorate: None,
             ingest: None,
+            outcome: None,
         }
     }
 
@@ -101,6 +106,7 @@ impl<T: Provider> Roles<T> {
     pub fn provider(&mut self) {
         self.names.push("provider");
         self.ingest = Some(T::ingest);
+        self.outcome = Some(T::outcome);
     }
 }
 
@@ -241,6 +247,7 @@ pub fn instantiate<T: Plugin>(
         let adapter = Adapter {
             inner,
             roles: roles(),
+            max_in_flight: AtomicUsize::new(0),
         };
         Ok(NewInstance {
             instance: PluginInstance_TO::from_value(adapter, TD_Opaque),
@@ -253,6 +260,8 @@ pub fn instantiate<T: Plugin>(
 struct Adapter<T> {
     inner: T,
     roles: Roles<T>,
+    /// What the host said in [`ffi::CALL_PROVIDER_START`], for [`Sink::max_in_flight`].
+    max_in_flight: AtomicUsize,
 }
 
 pub(crate) fn encode_extracted(
@@ -369,14 +378,34 @@ impl<T: Plugin> ffi::PluginInstance for Adapter<T> {
     fn ingest(&self, sink: ffi::ProviderSinkRef<'_>) -> RResult<(), PluginError> {
         guard(ffi::ERROR_FAILED, || {
             let ingest = self.roles.ingest.ok_or_else(|| unsupported("provider"))?;
-            ingest(&self.inner, &Sink { inner: sink }).map_err(failed)
+            let sink = Sink {
+                inner: sink,
+                max_in_flight: self.max_in_flight.load(Ordering::Relaxed),
+            };
+            ingest(&self.inner, &sink).map_err(failed)
         })
     }
 
-    fn call(&self, method: RStr<'_>, _input: RSlice<'_, u8>) -> RResult<RVec<u8>, PluginError> {
-        RResult::RErr(PluginError {
-            kind: ffi::ERROR_UNSUPPORTED,
-            message: format!("unknown method `{method}`").into(),
+    fn call(&self, method: RStr<'_>, input: RSlice<'_, u8>) -> RResult<RVec<u8>, PluginError> {
+        guard(ffi::ERROR_FAILED, || match method.as_str() {
+            ffi::CALL_PROVIDER_START if self.roles.ingest.is_some() => {
+                let start: ProviderStart =
+                    serde_json::from_slice(input.as_slice()).map_err(|e| failed(e.into()))?;
+                self.max_in_flight
+                    .store(start.max_in_flight, Ordering::Relaxed);
+                Ok(RVec::new())
+            }
+            ffi::CALL_PROVIDER_OUTCOME => {
+                let outcome_fn = self.roles.outcome.ok_or_else(|| unsupported("provider"))?;
+                let outcome: ItemOutcome =
+                    serde_json::from_slice(input.as_slice()).map_err(|e| failed(e.into()))?;
+                outcome_fn(&self.inner, &outcome);
+                Ok(RVec::new())
+            }
+            other => Err(PluginError {
+                kind: ffi::ERROR_UNSUPPORTED,
+                message: format!("unknown method `{other}`").into(),
+            }),
         })
     }
 }

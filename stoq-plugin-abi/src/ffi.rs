@@ -184,8 +184,9 @@ pub struct ExtractedFfi {
 #[repr(C)]
 #[derive(StableAbi)]
 pub struct ProviderItem {
-    /// [`ITEM_PAYLOAD`] (`content` + `json` = `PayloadMeta`) or [`ITEM_TASK`] (`json` = a
-    /// task for a source archiver, `content` empty). Unknown kinds are rejected by the host.
+    /// [`ITEM_PAYLOAD`] (`content` + `json` = `PayloadMeta`), [`ITEM_TASK`] (`json` = a
+    /// task for a source archiver, `content` empty) or [`ITEM_ENVELOPE`]. Unknown kinds are
+    /// rejected by the host.
     pub kind: u8,
     /// The payload bytes, for [`ITEM_PAYLOAD`].
     pub content: RVec<u8>,
@@ -197,6 +198,19 @@ pub struct ProviderItem {
 pub const ITEM_PAYLOAD: u8 = 0;
 /// A provider item that names bytes a source archiver fetches.
 pub const ITEM_TASK: u8 = 1;
+/// A provider item with an envelope (added in 1.1): `json` is `{"id", "task", "payload_meta",
+/// "request_meta", "scan_id"}` (all optional); with a `task` it is a source-archiver task and
+/// `content` is empty, otherwise `content` holds the payload.
+pub const ITEM_ENVELOPE: u8 = 2;
+
+/// [`PluginInstance::call`] method (added in 1.1), provider role: the host's facts before
+/// `ingest`, as JSON `{"max_in_flight": N}`. Answer: empty.
+pub const CALL_PROVIDER_START: &str = "provider_start";
+/// [`PluginInstance::call`] method (added in 1.1), provider role: the outcome of one item, as
+/// JSON `{"id", "status": "done"|"failed"|"returned", "error", "scan_id"}`, sent once every
+/// connector has handled the item's response. Answer: empty. A plugin that answers
+/// [`ERROR_UNSUPPORTED`] receives no further outcomes.
+pub const CALL_PROVIDER_OUTCOME: &str = "provider_outcome";
 
 /// Where a provider sends its items.
 #[sabi_trait]

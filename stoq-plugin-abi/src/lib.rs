@@ -87,6 +87,7 @@ pub mod host;
 mod log;
 pub mod payload;
 pub mod plugin;
+pub mod provider;
 pub mod types;
 
 pub use config::{OptionError, PluginConfig};
@@ -94,6 +95,7 @@ pub use payload::{Payload, PayloadSummary, Request};
 pub use plugin::{
     Archiver, Connector, Decorator, Dispatcher, Plugin, PluginInfo, Provider, Sink, Worker,
 };
+pub use provider::{IngestItem, ItemOutcome, ItemStatus};
 pub use types::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, Error, ExtractedPayload, PayloadMeta,
     RequestMeta, Result, WorkerResponse, bytes_to_string,
@@ -114,8 +116,9 @@ pub use tracing;
 pub mod prelude {
     pub use crate::{
         Archiver, ArchiverResponse, Connector, Decorator, DecoratorResponse, Dispatcher,
-        DispatcherResponse, Error, ExtractedPayload, Payload, PayloadMeta, Plugin, PluginConfig,
-        PluginInfo, Provider, Request, RequestMeta, Result, Sink, Worker, WorkerResponse,
+        DispatcherResponse, Error, ExtractedPayload, IngestItem, ItemOutcome, ItemStatus, Payload,
+        PayloadMeta, Plugin, PluginConfig, PluginInfo, Provider, Request, RequestMeta, Result,
+        Sink, Worker, WorkerResponse,
     };
     pub use serde_json::json;
 }

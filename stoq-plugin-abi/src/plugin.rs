@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::config::PluginConfig;
 use crate::payload::{Payload, Request};
+use crate::provider::{IngestItem, ItemEnvelope, ItemOutcome};
 use crate::types::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, ExtractedPayload, PayloadMeta, Result,
     WorkerResponse,
@@ -140,20 +141,108 @@ pub trait Decorator: Plugin {
 }
 
 /// A provider feeds payloads or tasks to `stoq run` (stoQ's `ProviderPlugin`).
+///
+/// `ingest` runs on a thread of its own for the whole run. The host calls
+/// [`outcome`](Provider::outcome) from another thread, once per item, after every connector
+/// has handled the item's response: acknowledge there, not when the item is put. A complete
+/// example, a provider that reads one file per line of a list and reports what became of each:
+///
+/// ```
+/// use std::sync::Mutex;
+/// use stoq_plugin_abi::prelude::*;
+/// use stoq_plugin_abi::{IngestItem, ItemOutcome, ItemStatus};
+///
+/// pub struct ListProvider {
+///     list: String,
+///     finished: Mutex<Vec<String>>,
+/// }
+///
+/// impl Plugin for ListProvider {
+///     const INFO: PluginInfo = PluginInfo::new("list_provider", "0.1.0")
+///         .description("Scans the files named in a list");
+///     fn new(config: &mut PluginConfig) -> Result<Self> {
+///         let list = config.get_str("list")?.ok_or_else(|| Error::msg("option `list` is required"))?;
+///         Ok(Self { list, finished: Mutex::new(Vec::new()) })
+///     }
+/// }
+///
+/// impl Provider for ListProvider {
+///     fn ingest(&self, sink: &Sink<'_>) -> Result<()> {
+///         for path in std::fs::read_to_string(&self.list)?.lines() {
+///             let meta = PayloadMeta::default().with_extra("filename", path);
+///             let item = IngestItem::payload(std::fs::read(path)?).with_id(path).with_payload_meta(meta);
+///             // `put` blocks while the host is full; `false` means it is shutting down.
+///             if !sink.put(item) {
+///                 break;
+///             }
+///         }
+///         Ok(())
+///     }
+///
+///     fn outcome(&self, outcome: &ItemOutcome) {
+///         match outcome.status {
+///             ItemStatus::Done => self.finished.lock().unwrap().push(outcome.id.clone()),
+///             // Failed (e.g. a connector could not save) or handed back at shutdown: keep it.
+///             _ => tracing::warn!("{} not finished: {:?}", outcome.id, outcome.error),
+///         }
+///     }
+/// }
+///
+/// stoq_plugin_abi::export_plugin!(ListProvider => provider);
+/// # fn main() {}
+/// ```
 pub trait Provider: Plugin {
-    /// Sends items to `sink` until there are no more or [`Sink::put_payload`] returns `false`.
+    /// Sends items to `sink` until there are no more, or until [`Sink::put`] returns `false`
+    /// (the host is shutting down). Returning ends this provider; `stoq run` ends when every
+    /// provider has returned and every item is finished. An `Err` is logged with the
+    /// provider's name and does not stop other providers.
     fn ingest(&self, sink: &Sink<'_>) -> Result<()>;
+
+    /// What became of one item, called once per item put, after every connector handled its
+    /// response (or when the item failed, or was handed back at shutdown). The default does
+    /// nothing.
+    fn outcome(&self, outcome: &ItemOutcome) {
+        let _ = outcome;
+    }
 }
 
 /// Where a [`Provider`] sends its items.
 pub struct Sink<'a> {
     pub(crate) inner: crate::ffi::ProviderSinkRef<'a>,
+    pub(crate) max_in_flight: usize,
 }
 
 impl Sink<'_> {
-    /// Queues a payload; blocks while the host's queue is full. `false`: stop providing.
+    /// Queues one item; blocks while the host already holds as many items as it takes at
+    /// once. `false`: the host is shutting down (the item was not taken) and `ingest` should
+    /// return.
+    pub fn put(&self, item: IngestItem) -> bool {
+        let envelope = ItemEnvelope {
+            id: item.id,
+            task: item.task,
+            payload_meta: item.payload_meta,
+            request_meta: item.request_meta,
+            scan_id: item.scan_id,
+        };
+        self.put_raw(
+            crate::ffi::ITEM_ENVELOPE,
+            item.content,
+            serde_json::to_string(&envelope),
+        )
+    }
+
+    /// How many items the host takes from its providers at once (`stoq run --max-in-flight`).
+    /// A provider that reads from a queue should hold no more than this many unfinished items
+    /// (put, with no outcome yet); it is 0 for a host that does not say.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
+    /// Queues a payload with no id (the host makes one up); blocks while the host's queue is
+    /// full. `false`: stop providing. [`Sink::put`] does the same with an id and request
+    /// metadata.
     pub fn put_payload(&self, content: Vec<u8>, meta: &PayloadMeta) -> bool {
-        self.put(
+        self.put_raw(
             crate::ffi::ITEM_PAYLOAD,
             content,
             serde_json::to_string(meta),
@@ -162,14 +251,14 @@ impl Sink<'_> {
 
     /// Queues a task for the source archivers (stoQ's `{archiver_name: task_meta}`).
     pub fn put_task(&self, task: &Value) -> bool {
-        self.put(
+        self.put_raw(
             crate::ffi::ITEM_TASK,
             Vec::new(),
             serde_json::to_string(task),
         )
     }
 
-    fn put(&self, kind: u8, content: Vec<u8>, json: serde_json::Result<String>) -> bool {
+    fn put_raw(&self, kind: u8, content: Vec<u8>, json: serde_json::Result<String>) -> bool {
         let json = json.unwrap_or_default();
         crate::ffi::ProviderSink::put(
             &self.inner,

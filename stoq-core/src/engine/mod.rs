@@ -170,6 +170,28 @@ pub struct Engine {
     pool: pool::Pool,
 }
 
+/// One root payload for [`Engine::submit_with`].
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    /// The bytes.
+    pub content: Bytes,
+    /// Its metadata.
+    pub payload_meta: PayloadMeta,
+    /// The request's metadata.
+    pub request_meta: RequestMeta,
+    /// The response's `scan_id`; `None` makes a new one.
+    pub scan_id: Option<String>,
+}
+
+/// A finished request of [`Engine::submit_with`]: its response, after every connector ran.
+#[derive(Debug)]
+pub struct Finished {
+    /// The response (connector errors included in its `errors`).
+    pub response: StoqResponse,
+    /// The connectors that failed to save it; empty when the response is safely stored.
+    pub connector_errors: Vec<crate::model::ErrorRecord>,
+}
+
 /// A request submitted with [`Engine::submit`].
 pub struct PendingScan {
     reply: mpsc::Receiver<StoqResponse>,
@@ -296,16 +318,34 @@ impl Engine {
         request_meta: RequestMeta,
     ) -> PendingScan {
         let (tx, rx) = mpsc::channel();
-        let (request, tasks) = request::Request::start(
-            Arc::clone(&self.shared),
-            vec![(content, payload_meta)],
+        let (request, tasks) = request::Request::start_job(request::Start {
+            shared: Arc::clone(&self.shared),
+            roots: vec![(content, payload_meta)],
             request_meta,
-            request::Reply::Channel(tx),
-        );
+            scan_id: None,
+            reply: request::Reply::Channel(tx),
+        });
         if !tasks.is_empty() {
             self.pool.submit(&request, tasks);
         }
         PendingScan { reply: rx }
+    }
+
+    /// Starts a request for `submission` on a pool thread (one hand-off) and calls `on_done`
+    /// once every connector has handled its response. `on_done` runs on a pool thread: it
+    /// should only pass the result on (e.g. into a channel).
+    pub fn submit_with(
+        &self,
+        submission: Submission,
+        on_done: impl FnOnce(Finished) + Send + 'static,
+    ) {
+        self.pool.start_many([request::Start {
+            shared: Arc::clone(&self.shared),
+            roots: vec![(submission.content, submission.payload_meta)],
+            request_meta: submission.request_meta,
+            scan_id: submission.scan_id,
+            reply: request::Reply::Callback(Box::new(on_done)),
+        }]);
     }
 
     /// Scans many root payloads, one request each, several at once on the engine's threads,
@@ -346,6 +386,7 @@ impl Engine {
                 shared: Arc::clone(&self.shared),
                 roots: vec![(content, payload_meta)],
                 request_meta,
+                scan_id: None,
                 reply: request::Reply::Batch(Arc::clone(&completions), submitted),
             });
             submitted += 1;

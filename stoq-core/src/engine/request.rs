@@ -135,6 +135,10 @@ enum Deferred {
 
 pub(crate) struct State {
     request_meta: RequestMeta,
+    /// The response's scan id, when the caller chose it (a queue's task id).
+    scan_id: Option<String>,
+    /// Connectors that failed to save the response: the request is not safely stored.
+    connector_errors: Vec<ErrorRecord>,
     deferred: Vec<Deferred>,
     phase: Phase,
     /// The response, once built (decorators and connectors work on it).
@@ -162,6 +166,9 @@ pub(crate) enum Reply {
     Channel(mpsc::Sender<StoqResponse>),
     /// Into a batch of [`Engine::scan_many`](super::Engine::scan_many), at this input index.
     Batch(Arc<super::batch::Completions>, usize),
+    /// To a callback of [`Engine::submit_with`](super::Engine::submit_with); it runs on a pool
+    /// thread and must only hand the response on.
+    Callback(Box<dyn FnOnce(super::Finished) + Send>),
 }
 
 /// One request in flight.
@@ -200,27 +207,27 @@ pub(crate) struct Start {
     pub shared: Arc<Shared>,
     pub roots: Vec<(Bytes, PayloadMeta)>,
     pub request_meta: RequestMeta,
+    pub scan_id: Option<String>,
     pub reply: Reply,
 }
 
 impl Request {
-    /// Creates the request a [`Start`] describes.
+    /// Creates the request a [`Start`] describes; returns it with its first tasks.
     pub fn start_job(start: Start) -> (Arc<Self>, Vec<Task>) {
-        Self::start(start.shared, start.roots, start.request_meta, start.reply)
-    }
-
-    /// A request for `roots`; returns it with its first tasks.
-    pub fn start(
-        shared: Arc<Shared>,
-        roots: Vec<(Bytes, PayloadMeta)>,
-        request_meta: RequestMeta,
-        reply: Reply,
-    ) -> (Arc<Self>, Vec<Task>) {
+        let Start {
+            shared,
+            roots,
+            request_meta,
+            scan_id,
+            reply,
+        } = start;
         let deadline = shared.settings.request_timeout.map(|t| Instant::now() + t);
         let request = Arc::new(Self {
             shared,
             state: Mutex::new(State {
                 request_meta,
+                scan_id,
+                connector_errors: Vec::new(),
                 deferred: Vec::new(),
                 phase: Phase::Scanning,
                 response: None,
@@ -715,7 +722,13 @@ impl Request {
             (TaskKind::Connect { connector, .. }, Outcome::Connect(answer)) => {
                 if let Err(e) = answer {
                     tracing::error!(connector = &*connector, "connector failed: {}", e.message);
-                    Self::response_error(&mut state, call_error_text("connector", &e), &connector);
+                    let error = call_error_text("connector", &e);
+                    state.connector_errors.push(ErrorRecord {
+                        error: error.clone(),
+                        plugin_name: Some(connector.to_string()),
+                        payload_id: None,
+                    });
+                    Self::response_error(&mut state, error, &connector);
                 }
             }
             _ => unreachable!("outcome of another task kind"),
@@ -1320,6 +1333,7 @@ impl Request {
                 ))
             });
         }
+        let chosen_scan_id = state.scan_id.take();
         let (time, scan_id) = if deterministic {
             let mut h = Sha256::new();
             for r in &results {
@@ -1338,7 +1352,7 @@ impl Request {
             errors,
             time,
             decorators: Map::new(),
-            scan_id,
+            scan_id: chosen_scan_id.unwrap_or(scan_id),
         }
     }
 
@@ -1364,6 +1378,10 @@ impl Request {
             // The caller may have stopped waiting; nothing to do then.
             Some(Reply::Channel(reply)) => drop(reply.send(response)),
             Some(Reply::Batch(completions, index)) => completions.deliver(index, response),
+            Some(Reply::Callback(callback)) => callback(super::Finished {
+                response,
+                connector_errors: std::mem::take(&mut state.connector_errors),
+            }),
             None => {}
         }
     }

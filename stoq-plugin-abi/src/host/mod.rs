@@ -13,16 +13,18 @@ use std::path::{Path, PathBuf};
 use abi_stable::library::{LibraryError, RootModule, lib_header_from_path};
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::sabi_types::RRef;
-use abi_stable::std_types::{RResult, RStr, RString};
+use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::ffi::{
     self, HostApi, HostContext, HostContext_TO, LogRecord, PayloadInput, PluginBox, PluginError,
-    PluginModuleRef,
+    PluginModuleRef, ProviderSink_TO,
 };
+use crate::provider::ItemOutcome;
 use crate::types::{
-    ArchiverResponse, DecoratorResponse, DispatcherResponse, PayloadMeta, WorkerEnvelope,
+    ArchiverResponse, DecoratorResponse, DispatcherResponse, PayloadMeta, RequestMeta,
+    WorkerEnvelope,
 };
 
 /// Why a library could not be loaded as a plugin. The `Display` form is one short line; the
@@ -483,6 +485,92 @@ impl WorkerOutput {
     }
 }
 
+/// One item a provider put, decoded.
+#[derive(Debug, Clone)]
+pub struct ProvidedItem {
+    /// The provider's id for it (`None` for providers built before ABI 1.1).
+    pub id: Option<String>,
+    /// The payload bytes (empty for a task), the provider's buffer, not a copy.
+    pub content: bytes::Bytes,
+    /// A source-archiver task (`{archiver_name: task}`), instead of bytes.
+    pub task: Option<Value>,
+    /// The payload's metadata.
+    pub payload_meta: PayloadMeta,
+    /// The request metadata the provider chose, if any.
+    pub request_meta: Option<RequestMeta>,
+    /// The scan id the provider chose, if any.
+    pub scan_id: Option<String>,
+}
+
+/// Where the host takes a provider's items. `put` gets the decoded item, or why it could not
+/// be decoded; it returns `false` when the provider should stop.
+pub trait ItemSink: Send + Sync {
+    /// Takes one item (blocking while full); `false`: shutting down, the item was not taken.
+    fn put(&self, item: Result<ProvidedItem, CallError>) -> bool;
+}
+
+struct SinkAdapter<'a>(&'a dyn ItemSink);
+
+impl ffi::ProviderSink for SinkAdapter<'_> {
+    fn put(&self, item: ffi::ProviderItem) -> bool {
+        self.0.put(decode_item(item))
+    }
+}
+
+fn decode_item(item: ffi::ProviderItem) -> Result<ProvidedItem, CallError> {
+    let invalid = |what: &str, e: serde_json::Error| CallError {
+        kind: CallErrorKind::Failed,
+        message: format!("the provider put an invalid {what}: {e}"),
+    };
+    let content = bytes::Bytes::from_owner(item.content);
+    let mut decoded = ProvidedItem {
+        id: None,
+        content,
+        task: None,
+        payload_meta: PayloadMeta::default(),
+        request_meta: None,
+        scan_id: None,
+    };
+    match item.kind {
+        ffi::ITEM_PAYLOAD => {
+            if !item.json.is_empty() {
+                decoded.payload_meta = serde_json::from_str(item.json.as_str())
+                    .map_err(|e| invalid("payload metadata", e))?;
+            }
+        }
+        ffi::ITEM_TASK => {
+            decoded.task =
+                Some(serde_json::from_str(item.json.as_str()).map_err(|e| invalid("task", e))?);
+        }
+        ffi::ITEM_ENVELOPE => {
+            let envelope: crate::provider::ItemEnvelope =
+                serde_json::from_str(item.json.as_str()).map_err(|e| invalid("item", e))?;
+            decoded.id = envelope.id;
+            decoded.task = envelope.task;
+            decoded.payload_meta = envelope.payload_meta;
+            decoded.request_meta = envelope.request_meta;
+            decoded.scan_id = envelope.scan_id;
+        }
+        other => {
+            return Err(CallError {
+                kind: CallErrorKind::Failed,
+                message: format!("the provider put an item of unknown kind {other}"),
+            });
+        }
+    }
+    if let Some(task) = &decoded.task
+        && !task.is_object()
+    {
+        return Err(CallError {
+            kind: CallErrorKind::Failed,
+            message: format!(
+                "the provider put a task that is not an object of archiver names: {task}"
+            ),
+        });
+    }
+    Ok(decoded)
+}
+
 /// An instantiated plugin, shareable between threads.
 pub struct Instance {
     object: PluginBox,
@@ -577,6 +665,42 @@ impl Instance {
         let task = task.to_string();
         let found = into_result(self.object.get(RStr::from(task.as_str())))?;
         found.into_option().map(decode_extracted).transpose()
+    }
+
+    /// Provider role: tells the provider the host's facts (before [`Instance::ingest`]).
+    /// A provider built before ABI 1.1 does not know the method; that is not an error.
+    pub fn provider_start(&self, max_in_flight: usize) -> Result<(), CallError> {
+        let input = serde_json::to_vec(&crate::provider::ProviderStart { max_in_flight })
+            .unwrap_or_default();
+        match self.call(ffi::CALL_PROVIDER_START, &input) {
+            Err(e) if e.kind == CallErrorKind::Unsupported => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Provider role: feeds items to `sink` until the provider returns.
+    pub fn ingest(&self, sink: &dyn ItemSink) -> Result<(), CallError> {
+        let adapter = SinkAdapter(sink);
+        into_result(
+            self.object
+                .ingest(ProviderSink_TO::from_ptr(RRef::new(&adapter), TD_Opaque)),
+        )
+    }
+
+    /// Provider role: the outcome of one item. `Ok(false)`: the provider predates outcomes
+    /// (ABI 1.0) and wants no more of them.
+    pub fn provider_outcome(&self, outcome: &ItemOutcome) -> Result<bool, CallError> {
+        let input = serde_json::to_vec(outcome).unwrap_or_default();
+        match self.call(ffi::CALL_PROVIDER_OUTCOME, &input) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == CallErrorKind::Unsupported => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The extension hook: calls `method` with `input`.
+    pub fn call(&self, method: &str, input: &[u8]) -> Result<Vec<u8>, CallError> {
+        into_result(self.object.call(method.into(), input.into())).map(RVec::into_vec)
     }
 
     /// Connector role: saves one finished response.
