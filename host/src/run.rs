@@ -358,6 +358,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         finished: finished_tx,
         progress: Notify::new(),
     });
+    // Signals are handled from here on, before any item is taken.
+    let signals = runtime.block_on(async { Signals::new() })?;
     let provider_failed = Arc::new(AtomicBool::new(false));
     for index in 0..shared.providers.len() {
         let (shared, failed) = (Arc::clone(&shared), Arc::clone(&provider_failed));
@@ -387,7 +389,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
 
     runtime.block_on(async {
         tokio::spawn(pump(Arc::clone(&shared), finished_rx, print));
-        main_loop(&shared, grace).await
+        main_loop(&shared, signals, grace).await
     })?;
 
     // Hand back what is still in flight (after a signal and the grace period).
@@ -462,8 +464,7 @@ impl Signals {
 
 /// Waits until every provider returned and every item finished, or for a signal and then
 /// the grace period; a second signal exits at once.
-async fn main_loop(shared: &Shared, grace: Duration) -> Result<()> {
-    let mut signals = Signals::new()?;
+async fn main_loop(shared: &Shared, mut signals: Signals, grace: Duration) -> Result<()> {
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
         let done =

@@ -2,6 +2,7 @@
 //! fixtures, and how to run `stoq` and read its response.
 
 pub mod pe;
+pub mod service;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -172,4 +173,10 @@ pub fn errors(response: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -158,28 +158,20 @@ impl Queue {
             0 => 16,
             n => n,
         };
-        let (reader, ()) =
-            self.runtime
-                .block_on(async {
-                    let mut con =
-                        retry(
-                            inner,
-                            "creating the consumer group",
-                            Duration::MAX,
-                            |mut c| async move {
-                                stoq_redis_queue::ensure_group(&mut c, &inner.keys).await
-                            },
-                        )
-                        .await?;
-                    let _ = &mut con;
-                    let reader = ConnectionManager::new_with_config(
-                        self.client.clone(),
-                        manager_config(inner.settings.block + Duration::from_secs(10)),
-                    )
-                    .await?;
-                    Ok::<_, RedisError>((reader, con))
+        let reader = self
+            .runtime
+            .block_on(async {
+                retry(inner, "creating the consumer group", Duration::MAX, |mut c| async move {
+                    stoq_redis_queue::ensure_group(&mut c, &inner.keys).await
                 })
-                .map_err(|e| Error::msg(format!("Redis at {}: {e}", inner.address())))?;
+                .await?;
+                ConnectionManager::new_with_config(
+                    self.client.clone(),
+                    manager_config(inner.settings.block + Duration::from_secs(10)),
+                )
+                .await
+            })
+            .map_err(|e| Error::msg(format!("Redis at {}: {e}", inner.address())))?;
         self.runtime.spawn(heartbeat(Arc::clone(inner)));
         tracing::info!(
             consumer = inner.settings.consumer.as_str(),
@@ -334,7 +326,7 @@ impl Queue {
             }
             ItemStatus::Returned => {
                 self.runtime
-                    .block_on(requeue_all(inner, &[outcome.id.clone()]));
+                    .block_on(requeue_all(inner, std::slice::from_ref(&outcome.id)));
             }
             _ => tracing::warn!(
                 "{id} failed (delivery {}): {}; it will be delivered again after {} s",

@@ -1,11 +1,14 @@
 //! A worker that kills the process it runs in: `how = "abort"` (default, SIGABRT) or
-//! `how = "exit"` (exit status 3). Only ever run with `isolation = "process"`.
+//! `how = "exit"` (exit status 3); with `when_contains = "TEXT"`, only on payloads that
+//! contain TEXT (a poison payload). Run it with `isolation = "process"`, or on purpose
+//! in-process to kill a host.
 
 use stoq_plugin_abi::prelude::*;
 
 /// The worker.
 pub struct CrashWorker {
     exit: bool,
+    when_contains: Option<Vec<u8>>,
 }
 
 impl Plugin for CrashWorker {
@@ -14,22 +17,37 @@ impl Plugin for CrashWorker {
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
         let how = config.get_str("how")?.unwrap_or_else(|| "abort".into());
-        match how.as_str() {
-            "abort" => Ok(Self { exit: false }),
-            "exit" => Ok(Self { exit: true }),
-            other => Err(Error::msg(format!(
-                "option `how`: expected abort or exit, got {other:?}"
-            ))),
-        }
+        let when_contains = config.get_str("when_contains")?.map(String::into_bytes);
+        let exit = match how.as_str() {
+            "abort" => false,
+            "exit" => true,
+            other => {
+                return Err(Error::msg(format!(
+                    "option `how`: expected abort or exit, got {other:?}"
+                )));
+            }
+        };
+        Ok(Self {
+            exit,
+            when_contains,
+        })
     }
 }
 
 impl Worker for CrashWorker {
     fn scan(
         &self,
-        _payload: &Payload<'_>,
+        payload: &Payload<'_>,
         _request: &Request<'_>,
     ) -> Result<Option<WorkerResponse>> {
+        if let Some(marker) = &self.when_contains
+            && !payload
+                .content()
+                .windows(marker.len().max(1))
+                .any(|w| w == marker.as_slice())
+        {
+            return Ok(None);
+        }
         if self.exit {
             std::process::exit(3);
         }

@@ -1,4 +1,5 @@
 //! A connector that appends each response, as one JSON line, to the file named by `path`.
+//! With `fail = true`, `save` fails with `Test exception, please ignore` and writes nothing.
 
 use std::io::Write;
 use std::sync::Mutex;
@@ -9,6 +10,7 @@ use stoq_plugin_abi::serde_json::Value;
 /// The connector.
 pub struct FileConnector {
     file: Mutex<std::fs::File>,
+    fail: bool,
 }
 
 impl Plugin for FileConnector {
@@ -25,12 +27,16 @@ impl Plugin for FileConnector {
             .open(&path)?;
         Ok(Self {
             file: Mutex::new(file),
+            fail: config.get_bool("fail")?.unwrap_or(false),
         })
     }
 }
 
 impl Connector for FileConnector {
     fn save(&self, response: &Value) -> Result<()> {
+        if self.fail {
+            return Err(Error::msg("Test exception, please ignore"));
+        }
         let mut file = self.file.lock().map_err(|_| Error::msg("poisoned"))?;
         writeln!(file, "{response}")?;
         Ok(())

@@ -1,0 +1,210 @@
+//! Service benchmarks (issue 7), each against `stoq scan DIR --format ndjson` measured in the
+//! same run. Run with `cargo xtask bench`; results go in BENCHMARKS.md.
+//!
+//! (a) `stoq run -P filedir -C filedir -a hash` against `stoq scan DIR -a hash --format ndjson`
+//!     on 10,000 × 4 KiB files: throughput ratio;
+//! (b) items/s through Redis (`stoq run -P redis -C redis -a hash`) with 1, 2 and 3 hosts on
+//!     this machine against `stoq scan DIR`, and the queue's cost per item on one host in µs;
+//! (c) peak RSS of one host facing a backlog of 10,000 and of 100,000 entries (bounded by
+//!     `--max-in-flight`, not by the backlog).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use stoq_redis_queue::{Body, Entry, Keys};
+use stoq_tests::service::{RedisServer, terminate, wait_exit, wait_until};
+
+const FILES: usize = 10_000;
+const SIZE: usize = 4096;
+
+fn var(name: &str) -> PathBuf {
+    std::env::var_os(name)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{name} is not set: run `cargo xtask bench`"))
+}
+
+fn stoq() -> Command {
+    let mut cmd = Command::new(var("STOQ_BIN"));
+    cmd.env_remove("STOQ_PLUGIN_DIR")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn content(i: usize, size: usize) -> Vec<u8> {
+    let mut v: Vec<u8> = (0..size).map(|j| (j % 251) as u8).collect();
+    let n = v.len().min(8);
+    v[..n].copy_from_slice(&(i as u64).to_le_bytes()[..n]);
+    v
+}
+
+fn write_files(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..FILES {
+        std::fs::write(dir.join(format!("f{i:05}")), content(i, SIZE)).unwrap();
+    }
+}
+
+fn timed(cmd: &mut Command) -> Duration {
+    let start = Instant::now();
+    let output = cmd.stdout(Stdio::null()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    start.elapsed()
+}
+
+fn scan_dir(dir: &Path) -> Duration {
+    timed(stoq().args([
+        "scan",
+        dir.to_str().unwrap(),
+        "-a",
+        "hash",
+        "--format",
+        "ndjson",
+    ]))
+}
+
+fn per_sec(items: usize, time: Duration) -> f64 {
+    items as f64 / time.as_secs_f64()
+}
+
+fn xlen(server: &RedisServer, stream: &str) -> usize {
+    server.query(&["XLEN", stream])
+}
+
+/// XADDs `count` entries of `size` bytes straight to the work stream (pipelined).
+fn enqueue(server: &RedisServer, count: usize, size: usize) {
+    let keys = Keys::new("stoq");
+    let mut con = server.connection();
+    let _: redis::Value = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&keys.work)
+        .arg(&keys.group)
+        .arg("0")
+        .arg("MKSTREAM")
+        .query(&mut con)
+        .unwrap_or(redis::Value::Nil);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
+        let mut pipe = redis::pipe();
+        for &i in chunk {
+            let entry = Entry::new(
+                serde_json::json!({"extra_data": {"filename": format!("f{i}")}}),
+                None,
+                Body::Inline(content(i, size)),
+            );
+            let cmd = pipe.cmd("XADD").arg(&keys.work).arg("*");
+            for (name, value) in entry.to_fields() {
+                cmd.arg(name).arg(value);
+            }
+            cmd.ignore();
+        }
+        pipe.query::<()>(&mut con).unwrap();
+    }
+}
+
+fn host(server: &RedisServer, name: &str, max_in_flight: &str) -> Child {
+    stoq()
+        .args(["run", "-P", "redis", "-C", "redis", "-a", "hash"])
+        .args(["--max-in-flight", max_in_flight, "--plugin-opts"])
+        .arg(format!("redis:url={}", server.url()))
+        .arg(format!("redis:consumer={name}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut child: Child) {
+    terminate(&child);
+    wait_exit(&mut child, Duration::from_secs(60), "a bench host");
+}
+
+/// The peak resident set (VmHWM) of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let work = tempfile::tempdir().unwrap();
+    let files = work.path().join("files");
+    write_files(&files);
+    println!("service benchmarks: {FILES} files of {SIZE} bytes, hash on every payload");
+
+    // (a) filedir in, filedir out, against scan DIR, alternating, best of 3 each.
+    let (mut scan_best, mut run_best) = (Duration::MAX, Duration::MAX);
+    for round in 0..3 {
+        scan_best = scan_best.min(scan_dir(&files));
+        let results = work.path().join(format!("results{round}"));
+        run_best = run_best.min(timed(
+            stoq()
+                .args(["run", "-P", "filedir", "-C", "filedir", "-a", "hash"])
+                .arg("--plugin-opts")
+                .arg(format!("filedir:source_dir={}", files.display()))
+                .arg(format!("filedir:results_dir={}", results.display())),
+        ));
+        let written = std::fs::read_dir(&results).unwrap().count();
+        assert_eq!(written, FILES, "one response file per input");
+        std::fs::remove_dir_all(&results).unwrap();
+    }
+    let scan_rate = per_sec(FILES, scan_best);
+    println!(
+        "(a) stoq scan DIR --format ndjson: {scan_rate:.0} files/s; stoq run -P filedir -C filedir: {:.0} files/s = {:.1}% [target >= 90%]",
+        per_sec(FILES, run_best),
+        100.0 * scan_best.as_secs_f64() / run_best.as_secs_f64()
+    );
+
+    // (b) through Redis, 1-3 hosts; the backlog is enqueued first, then the hosts drain it.
+    let mut one_host = None;
+    for hosts in 1..=3 {
+        let server = RedisServer::start();
+        enqueue(&server, FILES, SIZE);
+        let start = Instant::now();
+        let children: Vec<Child> = (0..hosts)
+            .map(|i| host(&server, &format!("bench{i}"), "128"))
+            .collect();
+        wait_until(Duration::from_secs(600), "the backlog to drain", || {
+            xlen(&server, "stoq:results") >= FILES
+        });
+        let elapsed = start.elapsed();
+        children.into_iter().for_each(stop);
+        let rate = per_sec(FILES, elapsed);
+        if hosts == 1 {
+            one_host = Some(elapsed);
+        }
+        println!(
+            "(b) redis, {hosts} host(s): {rate:.0} items/s = {:.1}% of stoq scan DIR",
+            100.0 * rate / scan_rate
+        );
+    }
+    if let Some(one) = one_host {
+        let cost = (one.as_secs_f64() - scan_best.as_secs_f64()) / FILES as f64 * 1e6;
+        println!("(b) queue cost per item on one host: {cost:.0} µs (wall, 2 cores)");
+    }
+
+    // (c) peak RSS against the backlog.
+    for backlog in [10_000, 100_000] {
+        let server = RedisServer::start();
+        enqueue(&server, backlog, 256);
+        let child = host(&server, "rss", "128");
+        let pid = child.id();
+        let target = backlog.min(20_000);
+        wait_until(Duration::from_secs(600), "20,000 results", || {
+            xlen(&server, "stoq:results") >= target
+        });
+        let rss = peak_rss_kib(pid);
+        stop(child);
+        println!(
+            "(c) backlog {backlog} entries of 256 bytes, --max-in-flight 128: peak RSS {:.1} MiB after {target} items",
+            rss as f64 / 1024.0
+        );
+    }
+}
