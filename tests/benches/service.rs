@@ -6,7 +6,9 @@
 //! (b) items/s through Redis (`stoq run -P redis -C redis -a hash`) with 1, 2 and 3 hosts on
 //!     this machine against `stoq scan DIR`, and the queue's cost per item on one host in µs;
 //! (c) peak RSS of one host facing a backlog of 10,000 and of 100,000 entries (bounded by
-//!     `--max-in-flight`, not by the backlog).
+//!     `--max-in-flight`, not by the backlog);
+//! (d) with the plugin's default `claim_idle` (30 s) and `heartbeat` (10 s): how long after a
+//!     `kill -9` the other hosts have finished every entry the killed host held.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -107,8 +109,15 @@ fn enqueue(server: &RedisServer, count: usize, size: usize) {
 }
 
 fn host(server: &RedisServer, name: &str, max_in_flight: &str) -> Child {
+    host_with(server, name, max_in_flight, &["-a", "hash"])
+}
+
+fn host_with(server: &RedisServer, name: &str, max_in_flight: &str, workers: &[&str]) -> Child {
     stoq()
-        .args(["run", "-P", "redis", "-C", "redis", "-a", "hash"])
+        .args(["run", "-P", "redis", "-C", "redis"])
+        .args(workers)
+        .arg("--plugin-dir")
+        .arg(var("STOQ_TEST_PLUGIN_DIR"))
         .args(["--max-in-flight", max_in_flight, "--plugin-opts"])
         .arg(format!("redis:url={}", server.url()))
         .arg(format!("redis:consumer={name}"))
@@ -207,4 +216,58 @@ fn main() {
             rss as f64 / 1024.0
         );
     }
+
+    // (d) takeover time after a kill -9, default claim_idle and heartbeat.
+    let server = RedisServer::start();
+    enqueue(&server, 2_000, 256);
+    let slow = [
+        "-a",
+        "slow_worker",
+        "--plugin-opts",
+        "slow_worker:seconds=0.02",
+    ];
+    let mut victim = host_with(&server, "victim", "32", &slow);
+    let others: Vec<Child> = (0..2)
+        .map(|i| host_with(&server, &format!("other{i}"), "32", &slow))
+        .collect();
+    let held = |consumer: &str| -> Vec<String> {
+        let reply: Vec<(String, String, u64, u64)> =
+            server.query(&["XPENDING", "stoq:work", "stoq", "-", "+", "1000", consumer]);
+        reply.into_iter().map(|(id, ..)| id).collect()
+    };
+    wait_until(
+        Duration::from_secs(120),
+        "the victim to hold entries",
+        || held("victim").len() >= 16,
+    );
+    let orphans = held("victim");
+    victim.kill().unwrap();
+    let killed = Instant::now();
+    victim.wait().unwrap();
+    wait_until(
+        Duration::from_secs(300),
+        "the orphans to be finished",
+        || {
+            let pending: Vec<(String, String, u64, u64)> =
+                server.query(&["XPENDING", "stoq:work", "stoq", "-", "+", "10000"]);
+            let still: std::collections::HashSet<String> =
+                pending.into_iter().map(|(id, ..)| id).collect();
+            let mut con = server.connection();
+            orphans.iter().all(|id| {
+                let left: Vec<redis::Value> = redis::cmd("XRANGE")
+                    .arg("stoq:work")
+                    .arg(id)
+                    .arg(id)
+                    .query(&mut con)
+                    .unwrap_or_default();
+                left.is_empty() && !still.contains(id)
+            })
+        },
+    );
+    println!(
+        "(d) kill -9 of a host holding {} entries: all finished by the others {:.1} s later (claim_idle 30 s, heartbeat 10 s)",
+        orphans.len(),
+        killed.elapsed().as_secs_f64()
+    );
+    others.into_iter().for_each(stop);
 }

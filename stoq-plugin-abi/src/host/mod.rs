@@ -717,6 +717,144 @@ impl Instance {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use abi_stable::sabi_trait::TD_Opaque;
+    use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
+
+    use crate::ffi::{self, PayloadInput, PluginError, PluginInstance_TO};
+
+    /// A provider as ABI 1.0's `export_plugin!` built it: items without envelopes, and a
+    /// `call` hook that knows no method at all.
+    struct ProviderOfAbi10;
+
+    fn unsupported<T>() -> RResult<T, PluginError> {
+        RResult::RErr(PluginError {
+            kind: ffi::ERROR_UNSUPPORTED,
+            message: "unsupported".into(),
+        })
+    }
+
+    impl ffi::PluginInstance for ProviderOfAbi10 {
+        fn scan(&self, _: PayloadInput<'_>) -> RResult<ffi::WorkerOutput, PluginError> {
+            unsupported()
+        }
+        fn get_dispatches(&self, _: PayloadInput<'_>) -> RResult<RString, PluginError> {
+            unsupported()
+        }
+        fn archive(&self, _: PayloadInput<'_>) -> RResult<RString, PluginError> {
+            unsupported()
+        }
+        fn get(&self, _: RStr<'_>) -> RResult<ROption<ffi::ExtractedFfi>, PluginError> {
+            unsupported()
+        }
+        fn save(&self, _: RStr<'_>) -> RResult<RString, PluginError> {
+            unsupported()
+        }
+        fn decorate(&self, _: RStr<'_>) -> RResult<RString, PluginError> {
+            unsupported()
+        }
+        fn ingest(&self, sink: ffi::ProviderSinkRef<'_>) -> RResult<(), PluginError> {
+            let payload = ffi::ProviderItem {
+                kind: ffi::ITEM_PAYLOAD,
+                content: RVec::from(b"Important stuff".to_vec()),
+                json: r#"{"extra_data": {"filename": "a.txt"}}"#.into(),
+            };
+            let task = ffi::ProviderItem {
+                kind: ffi::ITEM_TASK,
+                content: RVec::new(),
+                json: r#"{"simple_archiver": {"task": "t"}}"#.into(),
+            };
+            let bad = ffi::ProviderItem {
+                kind: 9,
+                content: RVec::new(),
+                json: RString::new(),
+            };
+            for item in [payload, task, bad] {
+                ffi::ProviderSink::put(&sink, item);
+            }
+            RResult::ROk(())
+        }
+        fn call(&self, method: RStr<'_>, _: RSlice<'_, u8>) -> RResult<RVec<u8>, PluginError> {
+            RResult::RErr(PluginError {
+                kind: ffi::ERROR_UNSUPPORTED,
+                message: format!("unknown method `{method}`").into(),
+            })
+        }
+    }
+
+    struct Collect(Mutex<Vec<Result<super::ProvidedItem, super::CallError>>>);
+
+    impl super::ItemSink for Collect {
+        fn put(&self, item: Result<super::ProvidedItem, super::CallError>) -> bool {
+            self.0.lock().unwrap().push(item);
+            true
+        }
+    }
+
+    #[test]
+    fn a_provider_built_against_abi_1_0_still_works() {
+        let instance = super::Instance {
+            object: PluginInstance_TO::from_value(ProviderOfAbi10, TD_Opaque),
+            required_workers: Vec::new(),
+            unused_options: Vec::new(),
+        };
+        // The host's 1.1 hooks are unknown to it: not an error, and outcomes stop.
+        instance.provider_start(8).expect("start is optional");
+        let outcome = crate::ItemOutcome::new("p:0", crate::ItemStatus::Done);
+        assert_eq!(instance.provider_outcome(&outcome), Ok(false));
+        let sink = Collect(Mutex::new(Vec::new()));
+        instance.ingest(&sink).expect("ingest");
+        let items = sink.0.into_inner().unwrap();
+        let payload = items[0].as_ref().expect("a 1.0 payload item decodes");
+        assert_eq!(payload.id, None, "the host names it");
+        assert_eq!(&payload.content[..], b"Important stuff");
+        assert_eq!(payload.payload_meta.extra_data["filename"], "a.txt");
+        assert!(payload.request_meta.is_none() && payload.task.is_none());
+        let task = items[1].as_ref().expect("a 1.0 task item decodes");
+        assert_eq!(task.task.as_ref().unwrap()["simple_archiver"]["task"], "t");
+        let err = items[2].as_ref().expect_err("an unknown kind is refused");
+        assert!(err.message.contains("unknown kind 9"), "{}", err.message);
+    }
+
+    #[test]
+    fn envelope_items_carry_id_request_meta_and_scan_id() {
+        let item = crate::IngestItem::payload(b"x".to_vec())
+            .with_id("e-1")
+            .with_scan_id("task-1")
+            .with_request_meta(crate::RequestMeta {
+                source: Some("queue".into()),
+                ..Default::default()
+            });
+        let envelope = crate::provider::ItemEnvelope {
+            id: item.id.clone(),
+            task: None,
+            payload_meta: item.payload_meta.clone(),
+            request_meta: item.request_meta.clone(),
+            scan_id: item.scan_id.clone(),
+        };
+        let decoded = super::decode_item(ffi::ProviderItem {
+            kind: ffi::ITEM_ENVELOPE,
+            content: RVec::from(item.content.clone()),
+            json: serde_json::to_string(&envelope).unwrap().into(),
+        })
+        .unwrap();
+        assert_eq!(decoded.id.as_deref(), Some("e-1"));
+        assert_eq!(decoded.scan_id.as_deref(), Some("task-1"));
+        assert_eq!(
+            decoded.request_meta.unwrap().source.as_deref(),
+            Some("queue")
+        );
+        let not_an_object = super::decode_item(ffi::ProviderItem {
+            kind: ffi::ITEM_TASK,
+            content: RVec::new(),
+            json: r#""just a string""#.into(),
+        });
+        assert!(
+            not_an_object.is_err(),
+            "stoQ's str task hang is an error here"
+        );
+    }
     #[test]
     fn extracted_bytes_cross_without_a_copy() {
         let content = vec![7u8; 64 * 1024];
