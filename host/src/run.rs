@@ -112,8 +112,10 @@ struct Shared {
 }
 
 impl Shared {
+    /// No item taken and unfinished. Counted by slots, which a `put` takes before it
+    /// records its item, so an item being put is never missed.
     fn idle(&self) -> bool {
-        self.lock_in_flight().is_empty()
+        *self.slots.used.lock().unwrap_or_else(|e| e.into_inner()) == 0
     }
 
     fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<u64, InFlight>> {
@@ -246,36 +248,57 @@ fn outcome_thread(name: String, handle: Arc<PluginHandle>, outcomes: mpsc::Recei
     }
 }
 
-/// The completion pump: prints responses when there are no connectors and ends items.
+/// Ends a finished item: done when every connector (and, without connectors, stdout) took
+/// its response, failed otherwise.
+fn finish(shared: &Shared, seq: u64, done: Finished, print_error: Option<String>) {
+    let mut reasons: Vec<String> = done
+        .connector_errors
+        .iter()
+        .map(|e| match &e.plugin_name {
+            Some(name) => format!("{name}: {}", e.error),
+            None => e.error.clone(),
+        })
+        .collect();
+    reasons.extend(print_error);
+    let (status, error) = if reasons.is_empty() {
+        (ItemStatus::Done, None)
+    } else {
+        (ItemStatus::Failed, Some(reasons.join("; ")))
+    };
+    shared.end(seq, status, error, Some(done.response.scan_id));
+}
+
+/// Without connectors: prints each response as one line, then ends its item (a response
+/// that could not be written fails its item). A thread of its own, so a slow reader of
+/// stdout never delays the signals.
+fn printer(shared: Arc<Shared>, responses: mpsc::Receiver<(u64, Finished)>) {
+    let stdout = std::io::stdout();
+    for (seq, done) in responses {
+        let mut out = stdout.lock();
+        let written =
+            write_json(&mut out, &done.response, Format::Ndjson).and_then(|()| Ok(out.flush()?));
+        drop(out);
+        let error = written.err().map(|e| {
+            tracing::error!("cannot write a response to stdout: {e:#}");
+            format!("cannot write the response to stdout: {e:#}")
+        });
+        finish(&shared, seq, done, error);
+    }
+}
+
+/// The completion pump: ends each finished item, through the printer when there are no
+/// connectors.
 async fn pump(
     shared: Arc<Shared>,
     mut finished: tmpsc::UnboundedReceiver<(u64, Finished)>,
-    print: bool,
+    printer: Option<mpsc::Sender<(u64, Finished)>>,
 ) {
-    let stdout = std::io::stdout();
     while let Some((seq, done)) = finished.recv().await {
-        if print {
-            let mut out = stdout.lock();
-            let written = write_json(&mut out, &done.response, Format::Ndjson)
-                .and_then(|()| Ok(out.flush()?));
-            if let Err(e) = written {
-                tracing::error!("cannot write a response to stdout: {e:#}");
-            }
+        match &printer {
+            // The printer lives as long as the process.
+            Some(printer) => drop(printer.send((seq, done))),
+            None => finish(&shared, seq, done, None),
         }
-        let (status, error) = if done.connector_errors.is_empty() {
-            (ItemStatus::Done, None)
-        } else {
-            let reasons: Vec<String> = done
-                .connector_errors
-                .iter()
-                .map(|e| match &e.plugin_name {
-                    Some(name) => format!("{name}: {}", e.error),
-                    None => e.error.clone(),
-                })
-                .collect();
-            (ItemStatus::Failed, Some(reasons.join("; ")))
-        };
-        shared.end(seq, status, error, Some(done.response.scan_id));
     }
 }
 
@@ -387,9 +410,21 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             .context("cannot start a thread")?;
     }
 
+    let printer = if print {
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("stdout".into())
+            .spawn(move || printer(shared, rx))
+            .context("cannot start a thread")?;
+        Some(tx)
+    } else {
+        None
+    };
+    let mut signals = signals;
     runtime.block_on(async {
-        tokio::spawn(pump(Arc::clone(&shared), finished_rx, print));
-        main_loop(&shared, signals, grace).await
+        tokio::spawn(pump(Arc::clone(&shared), finished_rx, printer));
+        main_loop(&shared, &mut signals, grace).await
     })?;
 
     // Hand back what is still in flight (after a signal and the grace period).
@@ -409,14 +444,36 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         );
     }
     // Outcome threads end once their senders are gone; providers still inside `ingest` are
-    // not waited for (they were told to stop).
+    // not waited for (they were told to stop). Delivering the outcomes left is bounded, and a
+    // signal still ends it at once.
     for provider in &shared.providers {
         provider.close();
     }
-    for thread in outcome_threads {
-        let _ = thread.join();
-    }
-    std::io::stdout().flush()?;
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("drain".into())
+        .spawn(move || {
+            for thread in outcome_threads {
+                let _ = thread.join();
+            }
+            let _ = drained_tx.send(());
+        })
+        .context("cannot start a thread")?;
+    runtime.block_on(async {
+        tokio::select! {
+            _ = drained_rx => {}
+            name = signals.next() => {
+                tracing::warn!("{name} while delivering outcomes: exiting now");
+                let _ = std::io::stdout().flush();
+                std::process::exit(130);
+            }
+            () = tokio::time::sleep(grace.max(Duration::from_secs(5))) => {
+                tracing::warn!("providers took too long to take their outcomes; exiting");
+            }
+        }
+    });
+    // A failed write was already reported, and failed its item.
+    let _ = std::io::stdout().flush();
     Ok(if provider_failed.load(Ordering::Relaxed) {
         ExitCode::from(1)
     } else {
@@ -464,7 +521,7 @@ impl Signals {
 
 /// Waits until every provider returned and every item finished, or for a signal and then
 /// the grace period; a second signal exits at once.
-async fn main_loop(shared: &Shared, mut signals: Signals, grace: Duration) -> Result<()> {
+async fn main_loop(shared: &Shared, signals: &mut Signals, grace: Duration) -> Result<()> {
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
         let done =

@@ -211,7 +211,7 @@ fn a_payload_that_kills_its_host_is_dead_lettered() {
     let server = RedisServer::start();
     let work = tempfile::tempdir().unwrap();
     let (inputs, blobs) = (work.path().join("in"), work.path().join("blobs"));
-    payloads(&inputs, 20, Some((7, "POISON")));
+    payloads(&inputs, 30, Some((7, "POISON")));
     let tasks = submit(&server, &inputs, &blobs);
     let poison = tasks
         .iter()
@@ -221,8 +221,9 @@ fn a_payload_that_kills_its_host_is_dead_lettered() {
     let crash = [
         "-a",
         "crash_worker",
+        // Innocent entries share the poison's host: suspects run alone, so they survive.
         "--max-in-flight",
-        "1",
+        "4",
         "--plugin-opts",
         "crash_worker:when_contains=POISON",
         "redis:max_deliveries=3",
@@ -237,14 +238,14 @@ fn a_payload_that_kills_its_host_is_dead_lettered() {
     };
     let mut hosts: Vec<Host> = (0..2).map(start).collect();
     let mut restarts = 0;
-    wait_until(LONG, "19 results and 1 dead letter", || {
+    wait_until(LONG, "29 results and 1 dead letter", || {
         for (i, host) in hosts.iter_mut().enumerate() {
             if host.child.try_wait().unwrap().is_some() {
                 restarts += 1;
                 *host = start(i);
             }
         }
-        xlen(&server, "stoq:results") >= 19 && xlen(&server, "stoq:dead") >= 1
+        xlen(&server, "stoq:results") >= 29 && xlen(&server, "stoq:dead") >= 1
     });
     assert!(
         restarts >= 3,
@@ -265,8 +266,12 @@ fn a_payload_that_kills_its_host_is_dead_lettered() {
     assert_eq!(dead[0].response["errors"][0]["plugin_name"], "redis");
     let results = entries(&server, "stoq:results");
     let done: HashSet<_> = results.iter().map(|r| r.task.clone()).collect();
-    assert_eq!(done.len(), 19);
-    assert!(!done.contains(&poison));
+    assert_eq!(done.len(), 29, "every innocent payload completes");
+    assert_eq!(results.len(), 29, "one result per task");
+    assert!(
+        !done.contains(&poison),
+        "no task has both a result and a dead letter"
+    );
     wait_until(Duration::from_secs(30), "nothing pending", || {
         pending(&server) == 0
     });
@@ -369,6 +374,7 @@ fn submit_waits_for_responses() {
     let work = tempfile::tempdir().unwrap();
     let (inputs, blobs) = (work.path().join("in"), work.path().join("blobs"));
     payloads(&inputs, 5, None);
+    std::fs::create_dir_all(&blobs).unwrap();
     let host = Host::start(
         work.path(),
         "host",
@@ -404,6 +410,23 @@ fn submit_waits_for_responses() {
         assert!(response["results"][0]["workers"]["hash"]["sha256"].is_string());
     }
     stop(host, "the host");
+}
+
+#[test]
+fn a_missing_blob_folder_is_named_at_start() {
+    let server = RedisServer::start();
+    let output = stoq()
+        .args(["run", "-P", "redis", "--plugin-opts"])
+        .arg(format!("redis:url={}", server.url()))
+        .arg("redis:blob_dir=/nonexistent/stoq-blobs")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let text = stderr(&output);
+    assert!(
+        text.contains("blob_dir") && text.contains("/nonexistent/stoq-blobs"),
+        "{text}"
+    );
 }
 
 #[test]

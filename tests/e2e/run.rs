@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use stoq_tests::{env, errors, stoq, workers_run};
+use stoq_tests::{env, errors, stderr, stoq, workers_run};
 
 /// The longest any `stoq run` here may take before the test kills it and fails.
 const WAIT: Duration = Duration::from_secs(90);
@@ -781,4 +781,34 @@ fn a_second_signal_exits_130_at_once() {
     let done = running.finish();
     assert_eq!(done.status.code(), Some(130), "{}", done.stderr);
     assert!(files.responses().is_empty());
+}
+
+#[test]
+fn a_response_that_cannot_be_printed_fails_its_item() {
+    let files = Files::new();
+    let outcomes = files.outcomes_opt();
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let output = stoq()
+        .args(["run", "-P", "simple_provider", "--plugin-dir"])
+        .arg(&env().test_dir)
+        .args(["--plugin-opts", &outcomes])
+        .stdout(full)
+        .output()
+        .expect("stoq runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let outcomes = files.outcomes();
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(
+        outcomes[0]["status"], "failed",
+        "nothing was saved anywhere"
+    );
+    assert!(
+        outcomes[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("stdout")
+    );
 }

@@ -8,7 +8,9 @@
 //! - `P:dead`: tasks delivered too often without finishing: the entry's fields plus `error`,
 //!   `response` (an error response) and `deliveries`;
 //! - `P:done:<task>`: set (with a time to live) when a task's result was written, so a task
-//!   delivered twice yields one result.
+//!   delivered twice yields one result;
+//! - `P:error:<task>`: the last reason a delivery of the task did not finish (a connector
+//!   that failed, a blob that could not be read), for its dead letter.
 //!
 //! A work entry: `v` (`1`), `task` (a UUID, the response's `scan_id`), `meta` (the payload's
 //! `PayloadMeta` JSON), optionally `request_meta` (JSON), and either `data` (the bytes) or
@@ -61,6 +63,7 @@ pub struct Keys {
     /// The dead-letter stream.
     pub dead: String,
     done_prefix: String,
+    error_prefix: String,
 }
 
 impl Keys {
@@ -72,12 +75,19 @@ impl Keys {
             results: format!("{prefix}:results"),
             dead: format!("{prefix}:dead"),
             done_prefix: format!("{prefix}:done:"),
+            error_prefix: format!("{prefix}:error:"),
         }
     }
 
     /// The marker key of a finished task.
     pub fn done(&self, task: &str) -> String {
         format!("{}{task}", self.done_prefix)
+    }
+
+    /// The key holding a task's last error (why a delivery did not finish), read when the
+    /// task is dead-lettered.
+    pub fn last_error(&self, task: &str) -> String {
+        format!("{}{task}", self.error_prefix)
     }
 }
 
@@ -344,42 +354,60 @@ redis.call('XDEL', KEYS[1], ARGV[2])
 return 1
 ";
 
-/// Puts an unfinished entry back at the end of the stream, for any host, with its delivery
-/// count reset: `KEYS[1]` the work stream; `ARGV`: group, id. Returns the new id, or false
-/// when the entry is gone.
-pub const REQUEUE: &str = r"
-local entries = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
-if #entries == 0 then
-  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-  return false
+/// Renews the entries a consumer still owns (idle time reset, delivery count kept):
+/// `KEYS[1]` the work stream; `ARGV`: group, consumer, then the ids. Returns the ids another
+/// consumer owns now, or that are gone; they are not touched.
+pub const RENEW: &str = r"
+local lost = {}
+for i = 3, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
+  if #p == 1 and p[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+  else
+    table.insert(lost, ARGV[i])
+  end
 end
-local args = {'XADD', KEYS[1], '*'}
-for _, v in ipairs(entries[1][2]) do table.insert(args, v) end
-local id = redis.call(unpack(args))
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-return id
+return lost
 ";
 
-/// Moves an entry that was delivered too often to the dead-letter stream, if this consumer
-/// wins it: `KEYS[1]` work, `KEYS[2]` dead, `KEYS[3]` the task's done marker; `ARGV`: group,
-/// consumer, min idle (ms), id, error, response, deliveries, marker time to live (s).
-/// Returns 1 when moved, 0 when another host took it or it is gone.
+/// Hands an unfinished entry back: it stays pending with its delivery count, but looks
+/// abandoned, so any host claims it at its next look (the hand-back counts as a delivery):
+/// `KEYS[1]` work; `ARGV`: group, consumer, claim idle (ms), id. Returns 1 when handed back,
+/// 0 when this consumer no longer owns it.
+pub const HAND_BACK: &str = r"
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[4], ARGV[4], 1)
+if #p == 1 and p[1][2] == ARGV[2] then
+  redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[4], 'IDLE', ARGV[3], 'JUSTID')
+  return 1
+end
+return 0
+";
+
+/// Gives up on an entry that was delivered too often, if this consumer wins it: `KEYS[1]`
+/// work, `KEYS[2]` dead, `KEYS[3]` the task's done marker; `ARGV`: group, consumer, min idle
+/// (ms), id, error, response, deliveries, marker time to live (s). The entry moves to the
+/// dead-letter stream unless its task already has a result (a host died between saving and
+/// acknowledging), in which case it is only finished: a task never has both. Returns 1 when
+/// dead-lettered, 2 when finished because a result exists, 0 when another host took it or it
+/// is gone.
 pub const DEAD_LETTER: &str = r"
 local claimed = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if #claimed == 0 or not claimed[1][2] then
   return 0
 end
-local args = {'XADD', KEYS[2], '*'}
-for _, v in ipairs(claimed[1][2]) do table.insert(args, v) end
-table.insert(args, 'error') table.insert(args, ARGV[5])
-table.insert(args, 'response') table.insert(args, ARGV[6])
-table.insert(args, 'deliveries') table.insert(args, ARGV[7])
-redis.call(unpack(args))
+local outcome = 2
+if redis.call('SET', KEYS[3], 'dead', 'NX', 'EX', ARGV[8]) then
+  local args = {'XADD', KEYS[2], '*'}
+  for _, v in ipairs(claimed[1][2]) do table.insert(args, v) end
+  table.insert(args, 'error') table.insert(args, ARGV[5])
+  table.insert(args, 'response') table.insert(args, ARGV[6])
+  table.insert(args, 'deliveries') table.insert(args, ARGV[7])
+  redis.call(unpack(args))
+  outcome = 1
+end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[4])
 redis.call('XDEL', KEYS[1], ARGV[4])
-redis.call('SET', KEYS[3], 'dead', 'EX', ARGV[8])
-return 1
+return outcome
 ";
 
 #[cfg(test)]

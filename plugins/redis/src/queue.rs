@@ -18,11 +18,26 @@ use tokio::sync::Notify;
 
 use crate::Settings;
 
-/// An entry this host holds: put into the host, no outcome yet.
+/// An entry this host holds: read or claimed, no outcome yet.
 #[derive(Debug, Clone)]
 struct Held {
+    task: String,
     deliveries: u64,
+    /// Delivered often enough to be suspected of killing its hosts: it runs alone, so an
+    /// innocent entry never shares its fate.
+    alone: bool,
 }
+
+/// What one look at abandoned entries found.
+enum Claim {
+    /// Entries claimed for this host (possibly none).
+    Entries(Vec<(StreamId, u64)>),
+    /// A suspect entry waits to run alone: take nothing new until this host is empty.
+    SuspectWaiting,
+}
+
+/// Entries delivered this often are suspects (see [`Held::alone`]).
+const SUSPECT_DELIVERIES: u64 = 2;
 
 /// What the heartbeat and the provider share.
 struct Inner {
@@ -33,7 +48,8 @@ struct Inner {
     held: Mutex<HashMap<String, Held>>,
     freed: Notify,
     finish: Script,
-    requeue: Script,
+    renew: Script,
+    hand_back: Script,
     dead_letter: Script,
     save_result: Script,
 }
@@ -132,6 +148,14 @@ impl Queue {
                 Ok::<_, String>(con)
             })
             .map_err(|e| Error::msg(format!("cannot reach Redis at {address}: {e}")))?;
+        if let Some(dir) = &settings.blob_dir
+            && !dir.is_dir()
+        {
+            return Err(Error::msg(format!(
+                "option `blob_dir`: {} is not a readable folder",
+                dir.display()
+            )));
+        }
         let keys = Keys::new(&settings.prefix);
         Ok(Self {
             runtime,
@@ -143,7 +167,8 @@ impl Queue {
                 held: Mutex::new(HashMap::new()),
                 freed: Notify::new(),
                 finish: Script::new(stoq_redis_queue::FINISH),
-                requeue: Script::new(stoq_redis_queue::REQUEUE),
+                renew: Script::new(stoq_redis_queue::RENEW),
+                hand_back: Script::new(stoq_redis_queue::HAND_BACK),
                 dead_letter: Script::new(stoq_redis_queue::DEAD_LETTER),
                 save_result: Script::new(stoq_redis_queue::SAVE_RESULT),
             }),
@@ -180,60 +205,85 @@ impl Queue {
             inner.address()
         );
         let mut last_claim: Option<Instant> = None;
+        let mut suspect_waiting = false;
         loop {
-            let free = budget.saturating_sub(inner.held().len());
-            if free == 0 {
-                self.runtime.block_on(async {
-                    let _ =
-                        tokio::time::timeout(Duration::from_millis(200), inner.freed.notified())
-                            .await;
-                });
-                continue;
-            }
-            let claim_due = last_claim.is_none_or(|t| t.elapsed() >= inner.settings.heartbeat);
-            let batch = self.runtime.block_on(async {
-                let mut batch = Vec::new();
-                if claim_due {
-                    batch = claim_abandoned(inner, free).await;
-                }
-                if batch.is_empty() {
-                    batch = read_new(inner, reader.clone(), free).await;
-                }
-                batch
-            });
-            if claim_due {
+            let (held, alone) = {
+                let held = inner.held();
+                (held.len(), held.values().any(|h| h.alone))
+            };
+            let claim_due = last_claim.is_none_or(|t| t.elapsed() >= inner.settings.heartbeat)
+                || (suspect_waiting && held == 0);
+            let mut batch = Vec::new();
+            if claim_due && !alone && held < budget {
                 last_claim = Some(Instant::now());
+                match self
+                    .runtime
+                    .block_on(claim_abandoned(inner, budget - held, held == 0))
+                {
+                    Claim::Entries(claimed) => {
+                        suspect_waiting = false;
+                        batch = claimed;
+                    }
+                    Claim::SuspectWaiting => suspect_waiting = true,
+                }
+            }
+            if batch.is_empty() {
+                if alone || suspect_waiting || held >= budget {
+                    self.runtime.block_on(async {
+                        let wait = tokio::time::timeout(
+                            Duration::from_millis(200),
+                            inner.freed.notified(),
+                        );
+                        let _ = wait.await;
+                    });
+                    continue;
+                }
+                batch = self
+                    .runtime
+                    .block_on(read_new(inner, reader.clone(), budget - held));
+            }
+            // Held (and heartbeated) from now on, also while waiting for a slot in the host.
+            {
+                let mut held = inner.held();
+                for (entry, deliveries) in &batch {
+                    held.insert(
+                        entry.id.clone(),
+                        Held {
+                            task: stoq_redis_queue::text_of(&entry.map, field::TASK)
+                                .unwrap_or_default(),
+                            deliveries: *deliveries,
+                            alone: *deliveries > SUSPECT_DELIVERIES,
+                        },
+                    );
+                }
             }
             let mut entries = batch.into_iter();
             while let Some((entry, deliveries)) = entries.next() {
                 let Some(item) = self.item(&entry, deliveries) else {
                     continue;
                 };
-                inner.held().insert(entry.id.clone(), Held { deliveries });
                 if !sink.put(item) {
                     // Shutting down: this entry and the rest of the batch go back.
                     let back: Vec<String> = std::iter::once(entry.id)
                         .chain(entries.map(|(e, _)| e.id))
                         .collect();
-                    for id in &back {
-                        inner.held().remove(id);
-                    }
-                    self.runtime.block_on(requeue_all(inner, &back));
+                    self.runtime.block_on(hand_back(inner, &back));
                     return Ok(());
                 }
             }
         }
     }
 
-    /// The host item for a stream entry, or `None` when the entry cannot become one (a
-    /// malformed entry is dead-lettered at once; a blob that cannot be read stays pending and
-    /// is retried until it is dead-lettered).
+    /// The host item for a stream entry, or `None` when the entry cannot become one: a
+    /// malformed entry is dead-lettered at once; an entry whose blob cannot be read is let go
+    /// (its reason noted for its dead letter), to be delivered again after `claim_idle`.
     fn item(&self, entry: &StreamId, deliveries: u64) -> Option<IngestItem> {
         let inner = &self.inner;
         let parsed = match Entry::from_fields(&entry.id, &entry.map) {
             Ok(parsed) => parsed,
             Err(e) => {
                 tracing::error!("{} in {}: {e}", entry.id, inner.keys.work);
+                inner.held().remove(&entry.id);
                 let task = stoq_redis_queue::text_of(&entry.map, field::TASK);
                 self.runtime.block_on(dead_letter(
                     inner,
@@ -262,11 +312,15 @@ impl Queue {
                 match read {
                     Ok(content) => content,
                     Err(e) => {
-                        tracing::error!(
-                            "{} (task {}): cannot read its payload: {e}",
-                            entry.id,
-                            parsed.task
-                        );
+                        let reason = format!("cannot read its payload: {e}");
+                        tracing::error!("{} (task {}): {reason}", entry.id, parsed.task);
+                        inner.held().remove(&entry.id);
+                        self.runtime.block_on(async {
+                            note_error(inner, &parsed.task, &reason).await;
+                            // Not at full speed through a backlog of unreadable entries.
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        });
+                        inner.freed.notify_one();
                         return None;
                     }
                 }
@@ -321,19 +375,26 @@ impl Queue {
                 ));
                 if let Err(e) = done {
                     // It stays pending: another delivery will find its result already saved.
-                    tracing::error!("cannot acknowledge {id}: {e}");
+                    tracing::error!(
+                        "cannot acknowledge {id} in {} at {}: {e}",
+                        inner.keys.work,
+                        inner.address()
+                    );
                 }
             }
             ItemStatus::Returned => {
                 self.runtime
-                    .block_on(requeue_all(inner, std::slice::from_ref(&outcome.id)));
+                    .block_on(hand_back(inner, std::slice::from_ref(&outcome.id)));
             }
-            _ => tracing::warn!(
-                "{id} failed (delivery {}): {}; it will be delivered again after {} s",
-                held.deliveries,
-                outcome.error.as_deref().unwrap_or("no reason given"),
-                inner.settings.claim_idle.as_secs_f64()
-            ),
+            _ => {
+                let reason = outcome.error.as_deref().unwrap_or("no reason given");
+                tracing::warn!(
+                    "{id} failed (delivery {}): {reason}; it will be delivered again after {} s",
+                    held.deliveries,
+                    inner.settings.claim_idle.as_secs_f64()
+                );
+                self.runtime.block_on(note_error(inner, &held.task, reason));
+            }
         }
     }
 
@@ -368,7 +429,34 @@ impl Queue {
                 },
             ))
             .map(drop)
-            .map_err(|e| Error::msg(format!("Redis at {}: {e}", inner.address())))
+            .map_err(|e| {
+                Error::msg(format!(
+                    "cannot save to {} at {}: {e}",
+                    inner.keys.results,
+                    inner.address()
+                ))
+            })
+    }
+}
+
+/// Notes why a delivery of `task` did not finish, for its dead letter.
+async fn note_error(inner: &Inner, task: &str, reason: &str) {
+    if task.is_empty() {
+        return;
+    }
+    let key = inner.keys.last_error(task);
+    let noted: RedisResult<()> = redis::cmd("SET")
+        .arg(&key)
+        .arg(reason)
+        .arg("EX")
+        .arg(inner.settings.done_ttl.as_secs())
+        .query_async(&mut inner.con.clone())
+        .await;
+    if let Err(e) = noted {
+        tracing::warn!(
+            "cannot note the error of task {task} at {}: {e}",
+            inner.address()
+        );
     }
 }
 
@@ -416,9 +504,11 @@ async fn read_new(
     }
 }
 
-/// Entries idle past `claim_idle` (their host died or gave up on them): claims up to `count`
-/// of them, and dead-letters those already delivered `max_deliveries` times.
-async fn claim_abandoned(inner: &Inner, count: usize) -> Vec<(StreamId, u64)> {
+/// Entries idle past `claim_idle` (their host died, failed them or handed them back): gives
+/// up on those delivered `max_deliveries` times, and claims up to `count` of the others.
+/// An entry delivered [`SUSPECT_DELIVERIES`] times is claimed alone, and only by a host that
+/// holds nothing (`empty`); a busy host stops taking new entries until it is empty.
+async fn claim_abandoned(inner: &Inner, count: usize, empty: bool) -> Claim {
     let idle_ms = inner.settings.claim_idle.as_millis() as u64;
     let pending: RedisResult<StreamPendingCountReply> = redis::cmd("XPENDING")
         .arg(&inner.keys.work)
@@ -434,44 +524,32 @@ async fn claim_abandoned(inner: &Inner, count: usize) -> Vec<(StreamId, u64)> {
         Ok(p) => p.ids,
         Err(e) => {
             tracing::warn!("XPENDING {} at {}: {e}", inner.keys.work, inner.address());
-            return Vec::new();
+            return Claim::Entries(Vec::new());
         }
     };
     let mut wanted = Vec::new();
+    let mut suspect = None;
     for p in pending {
         if inner.held().contains_key(&p.id) {
             continue;
         }
         let deliveries = p.times_delivered as u64;
         if deliveries >= inner.settings.max_deliveries {
-            let entry = fetch(inner, &p.id).await;
-            let task = entry
-                .as_ref()
-                .and_then(|e| stoq_redis_queue::text_of(&e.map, field::TASK));
-            let request_meta = entry
-                .as_ref()
-                .and_then(|e| stoq_redis_queue::text_of(&e.map, field::REQUEST_META))
-                .and_then(|t| serde_json::from_str(&t).ok());
-            let reason = format!(
-                "delivered {deliveries} times without finishing (last consumer: {}); the payload may crash or hang its host",
-                p.consumer
-            );
-            dead_letter(
-                inner,
-                &p.id,
-                task.as_deref(),
-                request_meta,
-                deliveries,
-                &reason,
-                inner.settings.claim_idle,
-            )
-            .await;
+            give_up(inner, &p.id, &p.consumer, deliveries).await;
+        } else if deliveries >= SUSPECT_DELIVERIES {
+            suspect.get_or_insert((p.id, deliveries + 1));
         } else if wanted.len() < count {
             wanted.push((p.id, deliveries + 1));
         }
     }
+    if let Some(suspect) = suspect {
+        if !empty {
+            return Claim::SuspectWaiting;
+        }
+        wanted = vec![suspect];
+    }
     if wanted.is_empty() {
-        return Vec::new();
+        return Claim::Entries(Vec::new());
     }
     let mut cmd = redis::cmd("XCLAIM");
     cmd.arg(&inner.keys.work)
@@ -500,13 +578,52 @@ async fn claim_abandoned(inner: &Inner, count: usize) -> Vec<(StreamId, u64)> {
                     inner.keys.work
                 );
             }
-            claimed
+            Claim::Entries(claimed)
         }
         Err(e) => {
             tracing::warn!("XCLAIM {} at {}: {e}", inner.keys.work, inner.address());
-            Vec::new()
+            Claim::Entries(Vec::new())
         }
     }
+}
+
+/// Dead-letters an entry delivered `max_deliveries` times, with the last error noted for its
+/// task, if any.
+async fn give_up(inner: &Inner, id: &str, consumer: &str, deliveries: u64) {
+    let entry = fetch(inner, id).await;
+    let task = entry
+        .as_ref()
+        .and_then(|e| stoq_redis_queue::text_of(&e.map, field::TASK));
+    let request_meta = entry
+        .as_ref()
+        .and_then(|e| stoq_redis_queue::text_of(&e.map, field::REQUEST_META))
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let last_error: Option<String> = match &task {
+        Some(task) => redis::cmd("GET")
+            .arg(inner.keys.last_error(task))
+            .query_async(&mut inner.con.clone())
+            .await
+            .unwrap_or(None),
+        None => None,
+    };
+    let reason = match last_error {
+        Some(error) => {
+            format!("delivered {deliveries} times without finishing; last error: {error}")
+        }
+        None => format!(
+            "delivered {deliveries} times without finishing (last consumer: {consumer}); the payload may crash or hang its host"
+        ),
+    };
+    dead_letter(
+        inner,
+        id,
+        task.as_deref(),
+        request_meta,
+        deliveries,
+        &reason,
+        inner.settings.claim_idle,
+    )
+    .await;
 }
 
 async fn fetch(inner: &Inner, id: &str) -> Option<StreamId> {
@@ -519,7 +636,8 @@ async fn fetch(inner: &Inner, id: &str) -> Option<StreamId> {
     range.ok()?.ids.into_iter().next()
 }
 
-/// Moves an entry to the dead-letter stream with an error response (if this host wins it).
+/// Moves an entry to the dead-letter stream with an error response (if this host wins it,
+/// and unless its task already has a result).
 async fn dead_letter(
     inner: &Inner,
     id: &str,
@@ -560,14 +678,20 @@ async fn dead_letter(
     .await;
     match moved {
         Ok(1) => tracing::error!("task {task} ({id}) moved to {}: {reason}", inner.keys.dead),
+        Ok(2) => tracing::info!("task {task} ({id}) already had a result; finished it"),
         Ok(_) => {}
-        Err(e) => tracing::error!("cannot dead-letter {id}: {e}"),
+        Err(e) => tracing::error!(
+            "cannot dead-letter {id} of {} at {}: {e}",
+            inner.keys.work,
+            inner.address()
+        ),
     }
 }
 
-/// Puts entries back at the end of the stream (shutdown).
-async fn requeue_all(inner: &Inner, ids: &[String]) {
+/// Hands entries back (shutdown): any host claims them at its next look.
+async fn hand_back(inner: &Inner, ids: &[String]) {
     for id in ids {
+        inner.held().remove(id);
         let id = id.as_str();
         let back = retry(
             inner,
@@ -575,43 +699,85 @@ async fn requeue_all(inner: &Inner, ids: &[String]) {
             Duration::from_secs(5),
             |mut c| async move {
                 inner
-                    .requeue
+                    .hand_back
                     .key(&inner.keys.work)
                     .arg(&inner.keys.group)
+                    .arg(&inner.settings.consumer)
+                    .arg(inner.settings.claim_idle.as_millis() as u64)
                     .arg(id)
-                    .invoke_async::<Option<String>>(&mut c)
+                    .invoke_async::<i64>(&mut c)
                     .await
             },
         )
         .await;
         if let Err(e) = back {
             // Still pending: another host claims it after `claim_idle`.
-            tracing::warn!("cannot hand back {id}: {e}");
+            tracing::warn!(
+                "cannot hand back {id} of {} at {}: {e}",
+                inner.keys.work,
+                inner.address()
+            );
         }
     }
 }
 
 /// Keeps this host's entries claimed (idle time reset, delivery count unchanged) while their
-/// scans run.
+/// scans run; entries another host has claimed meanwhile are left to it. Now and then,
+/// forgets consumers that hold nothing and were idle for a day (dead hosts' names).
 async fn heartbeat(inner: Arc<Inner>) {
+    let mut beats: u64 = 0;
     loop {
         tokio::time::sleep(inner.settings.heartbeat).await;
+        beats += 1;
+        if beats % 360 == 1 {
+            forget_idle_consumers(&inner).await;
+        }
         let ids: Vec<String> = inner.held().keys().cloned().collect();
         if ids.is_empty() {
             continue;
         }
-        let mut cmd = redis::cmd("XCLAIM");
-        cmd.arg(&inner.keys.work)
+        let mut invocation = inner.renew.key(&inner.keys.work);
+        invocation
             .arg(&inner.keys.group)
-            .arg(&inner.settings.consumer)
-            .arg(0);
+            .arg(&inner.settings.consumer);
         for id in &ids {
-            cmd.arg(id);
+            invocation.arg(id);
         }
-        cmd.arg("JUSTID");
-        let renewed: RedisResult<Vec<String>> = cmd.query_async(&mut inner.con.clone()).await;
-        if let Err(e) = renewed {
-            tracing::warn!("heartbeat at {}: {e}", inner.address());
+        let lost: RedisResult<Vec<String>> = invocation.invoke_async(&mut inner.con.clone()).await;
+        match lost {
+            Ok(lost) if !lost.is_empty() => tracing::warn!(
+                "{} entries of {} were claimed by other hosts (this host was too slow to renew them)",
+                lost.len(),
+                inner.keys.work
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("heartbeat at {}: {e}", inner.address()),
+        }
+    }
+}
+
+async fn forget_idle_consumers(inner: &Inner) {
+    let reply: RedisResult<redis::streams::StreamInfoConsumersReply> = redis::cmd("XINFO")
+        .arg("CONSUMERS")
+        .arg(&inner.keys.work)
+        .arg(&inner.keys.group)
+        .query_async(&mut inner.con.clone())
+        .await;
+    let Ok(reply) = reply else {
+        return;
+    };
+    for consumer in reply.consumers {
+        if consumer.pending == 0
+            && consumer.idle > 24 * 3600 * 1000
+            && consumer.name != inner.settings.consumer
+        {
+            let _: RedisResult<i64> = redis::cmd("XGROUP")
+                .arg("DELCONSUMER")
+                .arg(&inner.keys.work)
+                .arg(&inner.keys.group)
+                .arg(&consumer.name)
+                .query_async(&mut inner.con.clone())
+                .await;
         }
     }
 }
