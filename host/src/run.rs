@@ -5,8 +5,9 @@
 //!   (blocking while the host is full), resolves source-archiver tasks, and hands the item to
 //!   the engine's pool (one hand-off per item);
 //! - the engine calls back on a pool thread when every connector has handled the response;
-//!   the callback only sends it into the completion pump;
-//! - the completion pump, the signals and the grace timer run on a small tokio runtime;
+//!   the callback ends the item there (bookkeeping and a channel send, nothing that blocks),
+//!   or hands the response to the printer thread when there are no connectors;
+//! - the signals, the grace timer and the bounded drain run on a small tokio runtime;
 //! - one thread per provider delivers its items' outcomes (plugin calls never run on tokio's
 //!   threads).
 
@@ -21,7 +22,7 @@ use anyhow::{Context, Result, bail};
 use stoq_core::{Engine, Finished, PluginHandle, RequestMeta, Role, Submission};
 use stoq_plugin_abi::host::{CallError, ItemSink, ProvidedItem};
 use stoq_plugin_abi::{ItemOutcome, ItemStatus, PayloadMeta};
-use tokio::sync::{Notify, mpsc as tmpsc};
+use tokio::sync::Notify;
 
 use crate::cli::{Format, RunArgs};
 use crate::commands::{self, write_json};
@@ -50,10 +51,12 @@ impl Slots {
         }
     }
 
-    fn release(&self) {
+    /// Frees a slot; returns how many are still taken.
+    fn release(&self) -> usize {
         let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
         *used = used.saturating_sub(1);
         self.freed.notify_one();
+        *used
     }
 
     fn stop(&self) {
@@ -94,7 +97,7 @@ struct InFlight {
     id: String,
 }
 
-/// What every provider thread, the pump and the main loop share.
+/// What every provider thread, the completion callbacks and the main loop share.
 struct Shared {
     engine: Engine,
     request_meta: RequestMeta,
@@ -105,8 +108,8 @@ struct Shared {
     next_seq: AtomicU64,
     /// Providers whose `ingest` has not returned.
     ingesting: AtomicU64,
-    /// Responses the engine finished, for the pump.
-    finished: tmpsc::UnboundedSender<(u64, Finished)>,
+    /// Without connectors: the printer thread, which prints each response, then ends its item.
+    printer: Option<mpsc::Sender<(u64, Finished)>>,
     /// Woken when an item finishes or a provider returns.
     progress: Notify,
 }
@@ -128,12 +131,15 @@ impl Shared {
         let Some(item) = self.lock_in_flight().remove(&seq) else {
             return;
         };
-        self.slots.release();
+        let still_taken = self.slots.release();
         let mut outcome = ItemOutcome::new(item.id, status);
         outcome.error = error;
         outcome.scan_id = scan_id;
         self.providers[item.provider].send(outcome);
-        self.progress.notify_one();
+        // The main loop only cares when the host becomes idle.
+        if still_taken == 0 {
+            self.progress.notify_one();
+        }
     }
 }
 
@@ -225,10 +231,13 @@ impl ItemSink for Intake {
                 .unwrap_or_else(|| shared.request_meta.clone()),
             scan_id: item.scan_id,
         };
-        let finished = shared.finished.clone();
+        let callback_shared = Arc::clone(&self.shared);
         shared.engine.submit_with(submission, move |done| {
-            // The pump is gone only after the run ended.
-            let _ = finished.send((seq, done));
+            match &callback_shared.printer {
+                // The printer lives as long as the process.
+                Some(printer) => drop(printer.send((seq, done))),
+                None => finish(&callback_shared, seq, done, None),
+            }
         });
         true
     }
@@ -286,22 +295,6 @@ fn printer(shared: Arc<Shared>, responses: mpsc::Receiver<(u64, Finished)>) {
     }
 }
 
-/// The completion pump: ends each finished item, through the printer when there are no
-/// connectors.
-async fn pump(
-    shared: Arc<Shared>,
-    mut finished: tmpsc::UnboundedReceiver<(u64, Finished)>,
-    printer: Option<mpsc::Sender<(u64, Finished)>>,
-) {
-    while let Some((seq, done)) = finished.recv().await {
-        match &printer {
-            // The printer lives as long as the process.
-            Some(printer) => drop(printer.send((seq, done))),
-            None => finish(&shared, seq, done, None),
-        }
-    }
-}
-
 fn seconds(value: Option<f64>, default: f64, flag: &str) -> Result<Duration> {
     let s = value.unwrap_or(default);
     Duration::try_from_secs_f64(s)
@@ -346,7 +339,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the I/O runtime")?;
-    let (finished_tx, finished_rx) = tmpsc::unbounded_channel();
+    let (printer_tx, printer_rx) = mpsc::channel();
     let mut outcome_threads = Vec::new();
     let mut providers = Vec::new();
     for (name, handle) in provider_handles {
@@ -378,7 +371,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         },
         in_flight: Mutex::new(HashMap::new()),
         next_seq: AtomicU64::new(0),
-        finished: finished_tx,
+        printer: print.then_some(printer_tx),
         progress: Notify::new(),
     });
     // Signals are handled from here on, before any item is taken.
@@ -410,22 +403,15 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
             .context("cannot start a thread")?;
     }
 
-    let printer = if print {
-        let (tx, rx) = mpsc::channel();
+    if print {
         let shared = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("stdout".into())
-            .spawn(move || printer(shared, rx))
+            .spawn(move || printer(shared, printer_rx))
             .context("cannot start a thread")?;
-        Some(tx)
-    } else {
-        None
-    };
+    }
     let mut signals = signals;
-    runtime.block_on(async {
-        tokio::spawn(pump(Arc::clone(&shared), finished_rx, printer));
-        main_loop(&shared, &mut signals, grace).await
-    })?;
+    runtime.block_on(main_loop(&shared, &mut signals, grace))?;
 
     // Hand back what is still in flight (after a signal and the grace period).
     let left: Vec<u64> = shared.lock_in_flight().keys().copied().collect();

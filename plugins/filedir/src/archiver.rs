@@ -53,7 +53,7 @@ impl FileDir {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| Error::msg(format!("cannot create {}: {e}", parent.display())))?;
             }
-            fsio::write_atomic(&path, content)
+            fsio::write_atomic(&path, content, self.fsync)
                 .map_err(|e| Error::msg(format!("cannot write {}: {e}", path.display())))?;
         }
         Ok((sha256, path))

@@ -59,7 +59,7 @@ impl Connector for FileDir {
             })?;
         }
         let content = render(response, self.compactly)?;
-        fsio::write_atomic(&path, &content)
+        fsio::write_atomic(&path, &content, self.fsync)
             .map_err(|e| Error::msg(format!("cannot write {}: {e}", path.display())))
     }
 }

@@ -114,9 +114,10 @@ pub fn read_regular(path: &Path, max_size: u64) -> io::Result<ReadOutcome> {
 }
 
 /// Writes `content` to `target` atomically: into a temporary file in `target`'s folder
-/// (named `.stoq-tmp-…`), synced, then renamed over `target`. On any error the temporary
-/// file is removed and `target` is untouched.
-pub fn write_atomic(target: &Path, content: &[u8]) -> io::Result<()> {
+/// (named `.stoq-tmp-…`), then renamed over `target`, so a crash of the process never leaves
+/// half a file. With `durable`, the file and then its folder are synced too, so a power
+/// loss cannot either. On any error the temporary file is removed and `target` is untouched.
+pub fn write_atomic(target: &Path, content: &[u8], durable: bool) -> io::Result<()> {
     let dir = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -133,8 +134,14 @@ pub fn write_atomic(target: &Path, content: &[u8]) -> io::Result<()> {
     builder.permissions(permissions);
     let mut temp = builder.tempfile_in(dir)?;
     temp.write_all(content)?;
-    temp.as_file().sync_all()?;
+    if durable {
+        temp.as_file().sync_all()?;
+    }
     temp.persist(target).map_err(|e| e.error)?;
+    if durable {
+        #[cfg(unix)]
+        std::fs::File::open(dir)?.sync_all()?;
+    }
     Ok(())
 }
 
@@ -180,8 +187,8 @@ mod tests {
     fn atomic_writes_replace_and_leave_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("out.json");
-        write_atomic(&target, b"one").unwrap();
-        write_atomic(&target, b"two").unwrap();
+        write_atomic(&target, b"one", true).unwrap();
+        write_atomic(&target, b"two", false).unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"two");
         let names: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -37,6 +37,10 @@
 //!   missing) that receives one `<scan_id>.json` per response. Each file is written under a
 //!   temporary name in the same folder and then renamed, so it is never seen half written,
 //!   and saving the same response again replaces it.
+//! - `fsync` (bool; default `true` when `post_processing` deletes or moves inputs, `false`
+//!   otherwise): sync each written response (and archived payload) and its folder before
+//!   it counts as saved, so a power loss cannot lose a result whose input is already gone.
+//!   Without it a crash of the process still never leaves half a file.
 //! - `compactly` (bool, default `false`): one line of JSON instead of stoQ's indented form
 //!   (4 spaces).
 //!
@@ -87,6 +91,9 @@ pub struct FileDir {
     move_dir: Option<PathBuf>,
     results_dir: Option<PathBuf>,
     compactly: bool,
+    /// Sync written results and archived payloads (and their folders) before reporting them
+    /// saved.
+    fsync: bool,
     archive_dir: Option<PathBuf>,
     /// The provider's items that are in flight, or finished and kept (watch mode), by id.
     tracked: Mutex<provider::Tracked>,
@@ -175,6 +182,10 @@ impl Plugin for FileDir {
             move_dir,
             results_dir: path_option(config, "results_dir")?,
             compactly: config.get_bool("compactly")?.unwrap_or(false),
+            // Inputs deleted or moved once saved: the saves must survive a power loss.
+            fsync: config
+                .get_bool("fsync")?
+                .unwrap_or(post_processing != PostProcessing::Keep),
             archive_dir: path_option(config, "archive_dir")?,
             tracked: Mutex::default(),
         })

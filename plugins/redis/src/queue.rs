@@ -204,6 +204,9 @@ impl Queue {
             inner.keys.work,
             inner.address()
         );
+        // Read in batches: wait until a quarter of the budget is free (one read, not one per
+        // finished item).
+        let low_water = (budget / 4).max(1);
         let mut last_claim: Option<Instant> = None;
         let mut suspect_waiting = false;
         loop {
@@ -228,7 +231,7 @@ impl Queue {
                 }
             }
             if batch.is_empty() {
-                if alone || suspect_waiting || held >= budget {
+                if alone || suspect_waiting || held + low_water > budget {
                     self.runtime.block_on(async {
                         let wait = tokio::time::timeout(
                             Duration::from_millis(200),
