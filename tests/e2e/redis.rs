@@ -123,6 +123,27 @@ fn xlen(server: &RedisServer, stream: &str) -> usize {
     server.query(&["XLEN", stream])
 }
 
+/// Waits until nothing is pending, then checks that every task has exactly one result and
+/// nothing was dead-lettered; returns the results.
+fn each_task_once(server: &RedisServer, tasks: &HashMap<String, String>) -> Vec<Entry> {
+    wait_until(Duration::from_secs(30), "nothing pending", || {
+        pending(server) == 0
+    });
+    let results = entries(server, "stoq:results");
+    let done: HashSet<_> = results.iter().map(|r| r.task.clone()).collect();
+    assert_eq!(results.len(), tasks.len(), "one result per task");
+    assert_eq!(done, tasks.keys().cloned().collect::<HashSet<_>>());
+    assert_eq!(xlen(server, "stoq:dead"), 0, "nothing dead-lettered");
+    assert_eq!(xlen(server, "stoq:work"), 0, "finished entries are deleted");
+    results
+}
+
+fn stop_all(hosts: Vec<Host>) {
+    for (i, host) in hosts.into_iter().enumerate() {
+        stop(host, &format!("host {i}"));
+    }
+}
+
 fn stop(mut host: Host, what: &str) {
     terminate(&host.child);
     let status = wait_exit(&mut host.child, Duration::from_secs(60), what);
@@ -166,17 +187,8 @@ fn a_killed_host_loses_nothing() {
     victim.child.kill().unwrap();
     victim.child.wait().unwrap();
     wait_until(LONG, "200 results", || xlen(&server, "stoq:results") >= 200);
-    wait_until(Duration::from_secs(30), "nothing pending", || {
-        pending(&server) == 0
-    });
-    let results = entries(&server, "stoq:results");
-    let mut seen = HashSet::new();
+    let results = each_task_once(&server, &tasks);
     for r in &results {
-        assert!(
-            seen.insert(r.task.clone()),
-            "task {} has two results",
-            r.task
-        );
         assert_eq!(r.response["scan_id"], r.task.as_str());
         let name = &tasks[&r.task];
         assert_eq!(
@@ -190,20 +202,11 @@ fn a_killed_host_loses_nothing() {
             );
         }
     }
-    assert_eq!(seen, tasks.keys().cloned().collect::<HashSet<_>>());
-    assert_eq!(xlen(&server, "stoq:dead"), 0, "nothing dead-lettered");
-    assert_eq!(
-        xlen(&server, "stoq:work"),
-        0,
-        "finished entries are deleted"
-    );
     assert!(
         results.iter().any(|r| r.deliveries >= 2),
         "at least one task was delivered again after the kill"
     );
-    for (i, host) in hosts.into_iter().enumerate() {
-        stop(host, &format!("host{}", i + 1));
-    }
+    stop_all(hosts);
 }
 
 #[test]
@@ -275,9 +278,7 @@ fn a_payload_that_kills_its_host_is_dead_lettered() {
     wait_until(Duration::from_secs(30), "nothing pending", || {
         pending(&server) == 0
     });
-    for (i, host) in hosts.into_iter().enumerate() {
-        stop(host, &format!("host{i}"));
-    }
+    stop_all(hosts);
 }
 
 #[test]
@@ -316,14 +317,7 @@ fn sigterm_hands_back_what_is_unfinished() {
         &host_args(&server, &blobs, "second", &slow),
     );
     wait_until(LONG, "60 results", || xlen(&server, "stoq:results") >= 60);
-    wait_until(Duration::from_secs(30), "nothing pending", || {
-        pending(&server) == 0
-    });
-    let results = entries(&server, "stoq:results");
-    let done: HashSet<_> = results.iter().map(|r| r.task.clone()).collect();
-    assert_eq!(results.len(), 60, "one result per task");
-    assert_eq!(done, tasks.keys().cloned().collect::<HashSet<_>>());
-    assert_eq!(xlen(&server, "stoq:dead"), 0);
+    each_task_once(&server, &tasks);
     stop(second, "the second host");
 }
 
@@ -355,17 +349,8 @@ fn hosts_ride_out_a_redis_restart() {
     wait_until(LONG, "some results", || xlen(&server, "stoq:results") >= 10);
     server.restart();
     wait_until(LONG, "100 results", || xlen(&server, "stoq:results") >= 100);
-    wait_until(Duration::from_secs(30), "nothing pending", || {
-        pending(&server) == 0
-    });
-    let results = entries(&server, "stoq:results");
-    let done: HashSet<_> = results.iter().map(|r| r.task.clone()).collect();
-    assert_eq!(results.len(), 100, "one result per task");
-    assert_eq!(done, tasks.keys().cloned().collect::<HashSet<_>>());
-    assert_eq!(xlen(&server, "stoq:dead"), 0);
-    for (i, host) in hosts.into_iter().enumerate() {
-        stop(host, &format!("host{i}"));
-    }
+    each_task_once(&server, &tasks);
+    stop_all(hosts);
 }
 
 #[test]

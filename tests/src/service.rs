@@ -47,13 +47,24 @@ pub fn terminate(child: &Child) {
 pub struct RedisServer {
     dir: tempfile::TempDir,
     child: Option<Child>,
+    appendfsync: &'static str,
 }
 
 impl RedisServer {
     /// Starts one (append-only file, fsync on every write) and waits until it answers.
     pub fn start() -> Self {
+        Self::start_with_fsync("always")
+    }
+
+    /// Starts one whose append-only file is synced `always`, `everysec` (Redis's default) or
+    /// `no`.
+    pub fn start_with_fsync(appendfsync: &'static str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut server = Self { dir, child: None };
+        let mut server = Self {
+            dir,
+            child: None,
+            appendfsync,
+        };
         server.spawn();
         server
     }
@@ -67,14 +78,8 @@ impl RedisServer {
             .arg(self.socket())
             .args(["--unixsocketperm", "700", "--dir"])
             .arg(dir)
-            .args([
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--save",
-                "",
-            ])
+            .args(["--appendonly", "yes", "--appendfsync", self.appendfsync])
+            .args(["--save", ""])
             .arg("--logfile")
             .arg(dir.join("redis.log"))
             .stdin(Stdio::null())

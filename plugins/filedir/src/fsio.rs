@@ -5,59 +5,11 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-/// `O_NONBLOCK` of the target, so that opening a FIFO (e.g. one that replaced a regular file
-/// after the walk looked at it) returns at once instead of waiting for a writer. Regular files
-/// ignore the flag. 0 where the value is not known here: the metadata checks still apply.
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    any(
-        target_arch = "mips",
-        target_arch = "mips64",
-        target_arch = "mips32r6",
-        target_arch = "mips64r6"
-    )
-))]
-const O_NONBLOCK: i32 = 0x80;
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    any(target_arch = "sparc", target_arch = "sparc64")
-))]
-const O_NONBLOCK: i32 = 0x4000;
-#[cfg(all(
-    any(target_os = "linux", target_os = "android"),
-    not(any(
-        target_arch = "mips",
-        target_arch = "mips64",
-        target_arch = "mips32r6",
-        target_arch = "mips64r6",
-        target_arch = "sparc",
-        target_arch = "sparc64"
-    ))
-))]
-const O_NONBLOCK: i32 = 0o4000;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "openbsd",
-    target_os = "netbsd",
-    target_os = "dragonfly"
-))]
-const O_NONBLOCK: i32 = 0x0004;
-#[cfg(all(
-    unix,
-    not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd",
-        target_os = "dragonfly"
-    ))
-))]
-const O_NONBLOCK: i32 = 0;
+/// Opening with `O_NONBLOCK` makes opening a FIFO (e.g. one that replaced a regular file
+/// after the walk looked at it) return at once instead of waiting for a writer. Regular files
+/// ignore the flag.
+#[cfg(unix)]
+const O_NONBLOCK: i32 = libc::O_NONBLOCK;
 
 /// What [`read_regular`] found.
 #[derive(Debug, PartialEq, Eq)]
