@@ -170,19 +170,20 @@ fn a_killed_host_loses_nothing() {
         "--plugin-opts",
         "slow_worker:seconds=0.05",
     ];
-    let mut hosts: Vec<Host> = (0..3)
-        .map(|i| {
-            let name = format!("host{i}");
-            Host::start(
-                work.path(),
-                &name,
-                &host_args(&server, &blobs, &name, &slow),
-            )
-        })
-        .collect();
+    let start = |i: usize| {
+        let name = format!("host{i}");
+        Host::start(
+            work.path(),
+            &name,
+            &host_args(&server, &blobs, &name, &slow),
+        )
+    };
+    // host0 first, so that it surely holds entries when it is killed.
+    let mut hosts = vec![start(0)];
     wait_until(LONG, "host0 to hold entries", || {
         pending_of(&server, "host0") >= 4
     });
+    hosts.extend([start(1), start(2)]);
     let mut victim = hosts.remove(0);
     victim.child.kill().unwrap();
     victim.child.wait().unwrap();
