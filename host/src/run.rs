@@ -244,16 +244,24 @@ impl ItemSink for Intake {
 }
 
 fn outcome_thread(name: String, handle: Arc<PluginHandle>, outcomes: mpsc::Receiver<ItemOutcome>) {
+    let mut wanted = true;
     for outcome in outcomes {
+        if !wanted {
+            continue;
+        }
         match handle.provider_outcome(&outcome) {
             Ok(true) => {}
             // A provider built before outcomes existed: nothing to tell it.
             Ok(false) => {
                 tracing::debug!(provider = name.as_str(), "the provider takes no outcomes");
-                return;
+                wanted = false;
             }
             Err(e) => tracing::error!(provider = name.as_str(), "outcome hook failed: {e}"),
         }
+    }
+    // The run is over and every outcome delivered.
+    if let Err(e) = handle.provider_stop() {
+        tracing::error!(provider = name.as_str(), "stop hook failed: {e}");
     }
 }
 

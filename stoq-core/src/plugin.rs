@@ -118,6 +118,11 @@ impl PluginHandle {
         self.in_process("provider")?.ingest(sink)
     }
 
+    /// Provider role: the last outcome was delivered.
+    pub fn provider_stop(&self) -> Result<(), CallError> {
+        self.in_process("provider")?.provider_stop()
+    }
+
     /// Provider role: the outcome of one item; `Ok(false)` when the provider wants none.
     pub fn provider_outcome(&self, outcome: &ItemOutcome) -> Result<bool, CallError> {
         self.in_process("provider")?.provider_outcome(outcome)

@@ -29,6 +29,7 @@ type SaveFn<T> = fn(&T, &Value) -> Result<()>;
 type DecorateFn<T> = fn(&T, &Value) -> Result<Option<DecoratorResponse>>;
 type IngestFn<T> = fn(&T, &Sink<'_>) -> Result<()>;
 type OutcomeFn<T> = fn(&T, &ItemOutcome);
+type StopFn<T> = fn(&T);
 
 /// The roles a plugin type exports, as function pointers filled in by `export_plugin!`.
 pub struct Roles<T> {
@@ -41,6 +42,7 @@ pub struct Roles<T> {
     decorate: Option<DecorateFn<T>>,
     ingest: Option<IngestFn<T>>,
     outcome: Option<OutcomeFn<T>>,
+    stop: Option<StopFn<T>>,
 }
 
 impl<T> Roles<T> {
@@ -56,6 +58,7 @@ impl<T> Roles<T> {
             decorate: None,
             ingest: None,
             outcome: None,
+            stop: None,
         }
     }
 
@@ -107,6 +110,7 @@ impl<T: Provider> Roles<T> {
         self.names.push("provider");
         self.ingest = Some(T::ingest);
         self.outcome = Some(T::outcome);
+        self.stop = Some(T::stop);
     }
 }
 
@@ -400,6 +404,11 @@ impl<T: Plugin> ffi::PluginInstance for Adapter<T> {
                 let outcome: ItemOutcome =
                     serde_json::from_slice(input.as_slice()).map_err(|e| failed(e.into()))?;
                 outcome_fn(&self.inner, &outcome);
+                Ok(RVec::new())
+            }
+            ffi::CALL_PROVIDER_STOP => {
+                let stop_fn = self.roles.stop.ok_or_else(|| unsupported("provider"))?;
+                stop_fn(&self.inner);
                 Ok(RVec::new())
             }
             other => Err(PluginError {

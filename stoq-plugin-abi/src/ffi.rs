@@ -211,6 +211,10 @@ pub const CALL_PROVIDER_START: &str = "provider_start";
 /// connector has handled the item's response. Answer: empty. A plugin that answers
 /// [`ERROR_UNSUPPORTED`] receives no further outcomes.
 pub const CALL_PROVIDER_OUTCOME: &str = "provider_outcome";
+/// [`PluginInstance::call`] method (added in 1.1), provider role: the host has delivered its
+/// last outcome and is about to exit; finish what the outcomes started (e.g. acknowledgements
+/// still in flight). Input and answer: empty.
+pub const CALL_PROVIDER_STOP: &str = "provider_stop";
 
 /// Where a provider sends its items.
 #[sabi_trait]

@@ -204,6 +204,11 @@ pub trait Provider: Plugin {
     fn outcome(&self, outcome: &ItemOutcome) {
         let _ = outcome;
     }
+
+    /// Called once, after the last outcome, when `stoq run` is about to exit: finish work the
+    /// outcomes started in the background (e.g. acknowledgements in flight). The host waits
+    /// for it within its grace period. The default does nothing.
+    fn stop(&self) {}
 }
 
 /// Where a [`Provider`] sends its items.

@@ -812,3 +812,18 @@ fn a_response_that_cannot_be_printed_fails_its_item() {
             .contains("stdout")
     );
 }
+
+#[test]
+fn the_provider_is_stopped_after_its_last_outcome() {
+    let files = Files::new();
+    let stopped = files.path("stopped");
+    stoq_run_ok(&[
+        "-P",
+        "simple_provider",
+        "--plugin-opts",
+        "simple_provider:count=4",
+        &format!("simple_provider:stopped_path={}", stopped.display()),
+    ]);
+    let seen = std::fs::read_to_string(&stopped).expect("stop was called");
+    assert_eq!(seen, "4", "stop comes after every outcome");
+}

@@ -148,6 +148,10 @@ impl Provider for RedisPlugin {
     fn outcome(&self, outcome: &ItemOutcome) {
         self.queue.outcome(outcome);
     }
+
+    fn stop(&self) {
+        self.queue.stop();
+    }
 }
 
 impl Connector for RedisPlugin {

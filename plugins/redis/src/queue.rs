@@ -47,6 +47,8 @@ struct Inner {
     con: ConnectionManager,
     held: Mutex<HashMap<String, Held>>,
     freed: Notify,
+    /// Acknowledgements in flight, at most [`ACKS_IN_FLIGHT`].
+    acks: Arc<tokio::sync::Semaphore>,
     finish: Script,
     renew: Script,
     hand_back: Script,
@@ -114,6 +116,9 @@ fn transient(e: &RedisError) -> bool {
         )
 }
 
+/// Acknowledgements sent without waiting for each other (pipelined on the connection).
+const ACKS_IN_FLIGHT: usize = 64;
+
 /// How long a call waits for Redis to come back before it gives up.
 const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -166,6 +171,7 @@ impl Queue {
                 con,
                 held: Mutex::new(HashMap::new()),
                 freed: Notify::new(),
+                acks: Arc::new(tokio::sync::Semaphore::new(ACKS_IN_FLIGHT)),
                 finish: Script::new(stoq_redis_queue::FINISH),
                 renew: Script::new(stoq_redis_queue::RENEW),
                 hand_back: Script::new(stoq_redis_queue::HAND_BACK),
@@ -362,28 +368,19 @@ impl Queue {
         let id = outcome.id.as_str();
         match outcome.status {
             ItemStatus::Done => {
-                let done = self.runtime.block_on(retry(
-                    inner,
-                    "acknowledging",
-                    PATIENCE,
-                    |mut c| async move {
-                        inner
-                            .finish
-                            .key(&inner.keys.work)
-                            .arg(&inner.keys.group)
-                            .arg(id)
-                            .invoke_async::<i64>(&mut c)
-                            .await
-                    },
-                ));
-                if let Err(e) = done {
-                    // It stays pending: another delivery will find its result already saved.
-                    tracing::error!(
-                        "cannot acknowledge {id} in {} at {}: {e}",
-                        inner.keys.work,
-                        inner.address()
-                    );
-                }
+                // Sent in the background, a bounded number at once: the outcome thread does
+                // not wait a round trip per item. `stop` waits for the last ones.
+                let Ok(permit) = self
+                    .runtime
+                    .block_on(Arc::clone(&inner.acks).acquire_owned())
+                else {
+                    return;
+                };
+                let (inner, id) = (Arc::clone(inner), outcome.id.clone());
+                self.runtime.spawn(async move {
+                    let _permit = permit;
+                    acknowledge(&inner, &id).await;
+                });
             }
             ItemStatus::Returned => {
                 self.runtime
@@ -398,6 +395,21 @@ impl Queue {
                 );
                 self.runtime.block_on(note_error(inner, &held.task, reason));
             }
+        }
+    }
+
+    /// Waits (up to 30 s) for the acknowledgements still in flight.
+    pub fn stop(&self) {
+        let acks = Arc::clone(&self.inner.acks);
+        let all = u32::try_from(ACKS_IN_FLIGHT).unwrap_or(u32::MAX);
+        let waited = self.runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(30), acks.acquire_many_owned(all)).await
+        });
+        if waited.is_err() {
+            tracing::warn!(
+                "acknowledgements to {} still unanswered at exit; those entries will be delivered again",
+                self.inner.address()
+            );
         }
     }
 
@@ -439,6 +451,28 @@ impl Queue {
                     inner.address()
                 ))
             })
+    }
+}
+
+/// Acknowledges and deletes a finished entry.
+async fn acknowledge(inner: &Inner, id: &str) {
+    let done = retry(inner, "acknowledging", PATIENCE, |mut c| async move {
+        inner
+            .finish
+            .key(&inner.keys.work)
+            .arg(&inner.keys.group)
+            .arg(id)
+            .invoke_async::<i64>(&mut c)
+            .await
+    })
+    .await;
+    if let Err(e) = done {
+        // It stays pending: another delivery will find its result already saved.
+        tracing::error!(
+            "cannot acknowledge {id} in {} at {}: {e}",
+            inner.keys.work,
+            inner.address()
+        );
     }
 }
 

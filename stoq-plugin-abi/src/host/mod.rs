@@ -698,6 +698,15 @@ impl Instance {
         }
     }
 
+    /// Provider role: the last outcome was delivered; the provider finishes what it started.
+    /// A provider built before ABI 1.1 does not know the method; that is not an error.
+    pub fn provider_stop(&self) -> Result<(), CallError> {
+        match self.call(ffi::CALL_PROVIDER_STOP, &[]) {
+            Err(e) if e.kind == CallErrorKind::Unsupported => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
     /// The extension hook: calls `method` with `input`.
     pub fn call(&self, method: &str, input: &[u8]) -> Result<Vec<u8>, CallError> {
         into_result(self.object.call(method.into(), input.into())).map(RVec::into_vec)
@@ -801,6 +810,7 @@ mod tests {
         };
         // The host's 1.1 hooks are unknown to it: not an error, and outcomes stop.
         instance.provider_start(8).expect("start is optional");
+        instance.provider_stop().expect("stop is optional");
         let outcome = crate::ItemOutcome::new("p:0", crate::ItemStatus::Done);
         assert_eq!(instance.provider_outcome(&outcome), Ok(false));
         let sink = Collect(Mutex::new(Vec::new()));

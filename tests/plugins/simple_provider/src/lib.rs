@@ -11,6 +11,8 @@
 //! - `outcomes_path`: every outcome received is appended to that file as one JSON line
 //!   `{"id", "status", "error", "scan_id"}`;
 //! - `ready_path`: once every item was put, that (empty) file is created;
+//! - `stopped_path`: when the host calls `stop` (after the last outcome), that file is
+//!   written with the number of outcomes received by then;
 //! - `wait_for_stop`: after putting its items, `ingest` never returns (for signal tests: the
 //!   host stops without waiting for it).
 
@@ -29,6 +31,8 @@ pub struct SimpleProvider {
     payload_size: Option<usize>,
     outcomes_path: Option<String>,
     ready_path: Option<String>,
+    stopped_path: Option<String>,
+    outcomes_seen: std::sync::atomic::AtomicUsize,
     wait_for_stop: bool,
 }
 
@@ -61,6 +65,8 @@ impl Plugin for SimpleProvider {
             payload_size: size(config, "payload_size")?,
             outcomes_path: config.get_str("outcomes_path")?,
             ready_path: config.get_str("ready_path")?,
+            stopped_path: config.get_str("stopped_path")?,
+            outcomes_seen: std::sync::atomic::AtomicUsize::new(0),
             wait_for_stop: config.get_bool("wait_for_stop")?.unwrap_or(false),
         })
     }
@@ -124,7 +130,18 @@ impl Provider for SimpleProvider {
         Ok(())
     }
 
+    fn stop(&self) {
+        if let Some(path) = &self.stopped_path {
+            let seen = self.outcomes_seen.load(std::sync::atomic::Ordering::SeqCst);
+            if let Err(e) = std::fs::write(path, seen.to_string()) {
+                stoq_plugin_abi::tracing::error!("cannot write {path}: {e}");
+            }
+        }
+    }
+
     fn outcome(&self, outcome: &ItemOutcome) {
+        self.outcomes_seen
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Some(path) = &self.outcomes_path
             && let Err(e) = self.record(path, outcome)
         {
