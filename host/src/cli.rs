@@ -9,7 +9,8 @@ Exit status:
   0  the scan ran; errors of plugins (failures, panics, timeouts, missing plugins, limits)
      are in the response
   1  scanning a directory: some files could not be read (each is named on stderr); the
-     others were scanned
+     others were scanned. stoq run: a provider failed (named on stderr); the others ran.
+     stoq submit: some files were not submitted, or --wait saw dead letters or timed out
   2  usage, configuration or input error (nothing was scanned)
 
 Plugin directories are searched in this order, and the first plugin found under a name wins:
@@ -23,6 +24,9 @@ Examples:
   stoq scan samples/ -a hash --format ndjson --jobs 4
   stoq scan sample.eml -a hash --plugin-opts hash:sha512=true
   cat sample | stoq scan - -a hash --format ndjson
+  stoq run -P filedir --plugin-opts filedir:source_dir=DIR -a hash -C stdout
+  stoq run -P redis -C redis -a hash --plugin-opts redis:url=redis://queue:6379
+  stoq submit mail/ --to redis://queue:6379 --wait
   stoq list";
 
 /// stoq: scan payloads with plugins (a Rust re-creation of stoQ).
