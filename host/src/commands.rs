@@ -17,7 +17,7 @@ use stoq_plugin_abi::bytes_to_string;
 use crate::cli::{Format, ListArgs, ScanArgs, ScanSettings};
 use crate::setup;
 
-fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>> {
+pub fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>> {
     value
         .map(|s| {
             Duration::try_from_secs_f64(s)

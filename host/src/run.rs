@@ -303,13 +303,6 @@ fn printer(shared: Arc<Shared>, responses: mpsc::Receiver<(u64, Finished)>) {
     }
 }
 
-fn seconds(value: Option<f64>, default: f64, flag: &str) -> Result<Duration> {
-    let s = value.unwrap_or(default);
-    Duration::try_from_secs_f64(s)
-        .ok()
-        .with_context(|| format!("{flag}: expected a number of seconds, got {s}"))
-}
-
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     if args.providers.is_empty() {
         bail!("stoq run needs at least one provider (-P NAME); `stoq list` shows them");
@@ -318,7 +311,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     if max_in_flight == 0 {
         bail!("--max-in-flight: expected at least 1");
     }
-    let grace = seconds(args.grace_period, 30.0, "--grace-period")?;
+    let grace =
+        commands::seconds(args.grace_period, "--grace-period")?.unwrap_or(Duration::from_secs(30));
     let (engine, request_meta) = commands::engine(&args.scan)?;
     let mut problems = Vec::new();
     let mut start = |name: &str, role: Role| match engine.registry().instance(name, role) {

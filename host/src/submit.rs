@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::streams::StreamReadReply;
 use stoq_core::{PayloadMeta, RequestMeta};
 use stoq_plugin_abi::bytes_to_string;
@@ -134,10 +134,7 @@ async fn submit_async(args: &SubmitArgs) -> Result<ExitCode> {
     };
     let client =
         redis::Client::open(args.to.as_str()).with_context(|| format!("--to {address}"))?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(Duration::from_secs(10)))
-        .set_number_of_retries(2);
+    let config = stoq_redis_queue::connection_config(Duration::from_secs(10));
     let mut con = tokio::time::timeout(
         Duration::from_secs(10),
         ConnectionManager::new_with_config(client, config),

@@ -442,3 +442,39 @@ fn an_unreachable_redis_is_named() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("none.sock"));
 }
+
+#[test]
+fn a_heartbeat_keeps_a_long_scan_from_being_claimed() {
+    let server = RedisServer::start();
+    let work = tempfile::tempdir().unwrap();
+    let (inputs, blobs) = (work.path().join("in"), work.path().join("blobs"));
+    payloads(&inputs, 2, None);
+    let tasks = submit(&server, &inputs, &blobs);
+    // Each scan takes longer than claim_idle (2 s): only the heartbeat keeps it with its host.
+    let slow = [
+        "-a",
+        "slow_worker",
+        "--plugin-opts",
+        "slow_worker:seconds=3",
+    ];
+    let first = Host::start(
+        work.path(),
+        "first",
+        &host_args(&server, &blobs, "first", &slow),
+    );
+    wait_until(LONG, "first to hold both entries", || {
+        pending_of(&server, "first") == 2
+    });
+    let second = Host::start(
+        work.path(),
+        "second",
+        &host_args(&server, &blobs, "second", &slow),
+    );
+    wait_until(LONG, "2 results", || xlen(&server, "stoq:results") >= 2);
+    let results = each_task_once(&server, &tasks);
+    assert!(
+        results.iter().all(|r| r.deliveries == 1),
+        "no entry was taken from its live host"
+    );
+    stop_all(vec![first, second]);
+}

@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use redis::Value;
 use serde_json::Value as Json;
@@ -314,6 +315,17 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// The connection settings of every stoq client of a queue: give up connecting after 2 s,
+/// wait `response_timeout` for an answer, retry a lost connection twice before the caller's
+/// own retries take over.
+pub fn connection_config(response_timeout: Duration) -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(Some(response_timeout))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(2))
 }
 
 /// Creates the work stream and its consumer group if they do not exist. The group starts at

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::streams::{StreamClaimReply, StreamId, StreamPendingCountReply, StreamReadReply};
 use redis::{RedisError, RedisResult, Script};
 use stoq_plugin_abi::prelude::*;
@@ -74,14 +74,6 @@ pub struct Queue {
     client: redis::Client,
 }
 
-fn manager_config(response_timeout: Duration) -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(response_timeout))
-        .set_number_of_retries(2)
-        .set_max_delay(Duration::from_secs(2))
-}
-
 /// Retries `op` while Redis is unreachable, with a growing pause, for up to `budget`.
 async fn retry<T, F, Fut>(inner: &Inner, what: &str, budget: Duration, mut op: F) -> RedisResult<T>
 where
@@ -139,7 +131,7 @@ impl Queue {
                     Duration::from_secs(10),
                     ConnectionManager::new_with_config(
                         client.clone(),
-                        manager_config(Duration::from_secs(10)),
+                        stoq_redis_queue::connection_config(Duration::from_secs(10)),
                     ),
                 )
                 .await
@@ -198,7 +190,9 @@ impl Queue {
                 .await?;
                 ConnectionManager::new_with_config(
                     self.client.clone(),
-                    manager_config(inner.settings.block + Duration::from_secs(10)),
+                    stoq_redis_queue::connection_config(
+                        inner.settings.block + Duration::from_secs(10),
+                    ),
                 )
                 .await
             })
