@@ -1,6 +1,6 @@
 //! `stoq scan` and `stoq list`.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,10 +11,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::json;
-use stoq_core::{Engine, Limits, PayloadMeta, RequestMeta, Settings};
+use stoq_core::{Content, Delivery, Engine, Limits, PayloadMeta, RequestMeta, Settings};
 use stoq_plugin_abi::bytes_to_string;
 
 use crate::cli::{Format, ListArgs, ScanArgs, ScanSettings};
+use crate::input::{self, InputError};
 use crate::setup;
 
 pub fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>> {
@@ -28,6 +29,10 @@ pub fn seconds(value: Option<f64>, flag: &str) -> Result<Option<Duration>> {
         .transpose()
 }
 
+/// The most worker threads `--jobs` accepts: far more than any machine has cores, few enough
+/// that starting them cannot exhaust the process's thread or memory limits.
+pub const MAX_JOBS: usize = 1024;
+
 /// Engine settings from the flags, then the config file's `[core]`, then the defaults.
 pub fn settings(args: &ScanSettings, core: &stoq_core::CoreConfig) -> Result<Settings> {
     let pick = |cli: &[String], file: &[String]| {
@@ -38,6 +43,15 @@ pub fn settings(args: &ScanSettings, core: &stoq_core::CoreConfig) -> Result<Set
         }
     };
     let defaults = Settings::default();
+    let jobs = args.jobs.or(core.jobs).unwrap_or(defaults.jobs);
+    if jobs > MAX_JOBS {
+        let source = if args.jobs.is_some() {
+            "--jobs"
+        } else {
+            "`jobs` in [core] of the config file"
+        };
+        bail!("{source}: at most {MAX_JOBS} worker threads, got {jobs} (0 means one per core)");
+    }
     let limits = Limits {
         max_payload_size: args
             .max_payload_size
@@ -66,7 +80,7 @@ pub fn settings(args: &ScanSettings, core: &stoq_core::CoreConfig) -> Result<Set
         max_required_worker_depth: core
             .max_required_worker_depth
             .unwrap_or(defaults.max_required_worker_depth),
-        jobs: args.jobs.or(core.jobs).unwrap_or(defaults.jobs),
+        jobs,
         worker_timeout: seconds(
             args.worker_timeout.or(core.worker_timeout),
             "--worker-timeout",
@@ -104,25 +118,28 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // With connectors, responses go to them, not to stdout (stoQ's behaviour).
     let print = engine.settings().connectors.is_empty();
+    let limit = engine.settings().limits.max_payload_size;
     match args.input.as_deref() {
         Some(dir) if dir.is_dir() => {
             let format = print.then_some(args.format);
-            let unreadable = scan_dir(&engine, dir, &request_meta, format, &mut out)?;
+            let not_scanned = scan_dir(&engine, dir, &request_meta, format, &mut out)?;
             out.flush()?;
-            if unreadable > 0 {
-                tracing::error!("{unreadable} files could not be read");
+            if not_scanned > 0 {
+                tracing::error!(
+                    "{not_scanned} files or folders could not be read or were skipped (named above)"
+                );
                 return Ok(ExitCode::from(1));
             }
         }
         input => {
-            let (content, filename) = read_input(input)?;
+            let (content, filename) = read_input(input, limit)?;
             let mut payload_meta = PayloadMeta::default();
             if let Some(name) = filename {
                 payload_meta
                     .extra_data
                     .insert("filename".into(), name.into());
             }
-            let response = engine.scan(content.into(), payload_meta, request_meta);
+            let response = engine.scan_content(content, payload_meta, request_meta);
             if print {
                 write_json(&mut out, &response, args.format).map_err(unwrap_io)?;
             }
@@ -132,29 +149,35 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every file below `dir`, sorted; symbolic links to directories are not followed, other
-/// symbolic links are kept (a dangling one is then reported as unreadable).
-pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+/// Every entry below `dir` that is not a directory, sorted; symbolic links to directories
+/// are not followed (other links are kept: reading decides what they point at). Returns how
+/// many directories could not be listed (each is named on stderr).
+pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> usize {
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.filter_map(|e| e.ok()).collect(),
         Err(e) => {
             tracing::error!(path = %dir.display(), "cannot read directory: {e}");
-            return;
+            return 1;
         }
     };
     entries.sort_by_key(|e| e.file_name());
+    let mut unreadable = 0;
     for entry in entries {
         let path = entry.path();
         match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(&path, files),
-            Ok(t) if t.is_file() || (t.is_symlink() && !path.is_dir()) => files.push(path),
-            _ => {}
+            Ok(t) if t.is_dir() => unreadable += walk(&path, files),
+            Ok(t) if t.is_symlink() && path.is_dir() => {
+                tracing::debug!(path = %path.display(), "not following a link to a directory");
+            }
+            _ => files.push(path),
         }
     }
+    unreadable
 }
 
-/// Scans every file below `dir`, several at once, printing responses in path order. Returns
-/// how many files could not be read.
+/// Scans every file below `dir`, several at once, printing responses in path order as they
+/// complete. Returns how many files or folders were not scanned: unreadable ones, and special
+/// files (FIFOs, sockets, devices), which are never opened in a way that blocks.
 fn scan_dir(
     engine: &Engine,
     dir: &Path,
@@ -163,21 +186,25 @@ fn scan_dir(
     out: &mut impl Write,
 ) -> Result<usize> {
     let mut files = Vec::new();
-    walk(dir, &mut files);
+    let mut not_scanned = walk(dir, &mut files);
     let progress =
         ProgressBar::with_draw_target(Some(files.len() as u64), ProgressDrawTarget::stderr());
     progress.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} files, {per_sec}, eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut unreadable = 0;
+    let limit = engine.settings().limits.max_payload_size;
     let inputs = files.iter().filter_map(|path| {
-        let content = match std::fs::read(path) {
+        let content = match input::read_file(path, limit, false) {
             Ok(content) => content,
             Err(e) => {
-                progress
-                    .suspend(|| tracing::error!(path = %path.display(), "cannot read file: {e}"));
-                unreadable += 1;
+                progress.suspend(|| match e {
+                    InputError::Special(_) => {
+                        tracing::error!(path = %path.display(), "skipped: {e}");
+                    }
+                    _ => tracing::error!(path = %path.display(), "cannot read file: {e}"),
+                });
+                not_scanned += 1;
                 progress.inc(1);
                 return None;
             }
@@ -194,42 +221,49 @@ fn scan_dir(
             "path".into(),
             bytes_to_string(relative.as_os_str().as_encoded_bytes()).into(),
         );
-        Some((content.into(), meta, request_meta.clone()))
+        Some((content, meta, request_meta.clone()))
     });
     let mut written = Ok(());
-    // Requests in flight: enough to keep every thread busy, few enough to bound memory.
-    engine.scan_many(inputs, 0, |_, response| {
-        progress.inc(1);
-        if let (Ok(()), Some(format)) = (&written, format) {
-            written = write_json(out, &response, format).map_err(unwrap_io);
+    // Responses are flushed after each batch, so a run stopped half-way keeps everything
+    // that finished.
+    engine.scan_many_events(inputs, 0, |event| {
+        if written.is_err() {
+            return;
+        }
+        match event {
+            Delivery::Response(_, response) => {
+                progress.inc(1);
+                if let Some(format) = format {
+                    written = write_json(out, &response, format).map_err(unwrap_io);
+                }
+            }
+            Delivery::BatchEnd => written = out.flush().map_err(Into::into),
         }
     });
     written?;
     progress.finish_and_clear();
-    Ok(unreadable)
+    Ok(not_scanned)
 }
 
-/// Reads the input, returning its bytes and its file name (as stoq encodes bytes).
-fn read_input(input: Option<&Path>) -> Result<(Vec<u8>, Option<String>)> {
+/// Reads the input, returning its bytes and its file name (as stoq encodes bytes). A pipe or
+/// device named on the command line is read as a stream; nothing is read past `limit`.
+fn read_input(input: Option<&Path>, limit: u64) -> Result<(Content, Option<String>)> {
     match input {
         Some(path) if path.as_os_str() != "-" => {
-            let content =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let content = input::read_file(path, limit, true)
+                .with_context(|| format!("cannot read {}", path.display()))?;
             let name = path
                 .file_name()
                 .map(|n| bytes_to_string(n.as_encoded_bytes()));
             Ok((content, name))
         }
         _ => {
-            let mut stdin = std::io::stdin();
+            let stdin = std::io::stdin();
             if stdin.is_terminal() {
                 bail!("no input: give a FILE, or pipe the payload into `stoq scan -`");
             }
-            let mut content = Vec::new();
-            stdin
-                .read_to_end(&mut content)
-                .context("cannot read stdin")?;
-            Ok((content, None))
+            let content = input::read_stream(stdin.lock(), limit).context("cannot read stdin")?;
+            Ok((Content::Bytes(content), None))
         }
     }
 }

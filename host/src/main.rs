@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod input;
 #[cfg(unix)]
 mod preflight;
 mod run;
@@ -13,9 +14,16 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The exit status when an in-process plugin crashes the host or calls `exit()`.
+const PLUGIN_ENDED_HOST: i32 = 3;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     setup::init_logging(cli.verbose);
+    // Helpers (`plugin-host`, `probe-plugin`) die of their signal, which their parent reports.
+    if matches!(cli.command, cli::Command::Scan(_) | cli::Command::Run(_)) {
+        stoq_plugin_abi::host::running::install_crash_report(PLUGIN_ENDED_HOST);
+    }
     let outcome = match &cli.command {
         cli::Command::Scan(args) => commands::scan(args),
         cli::Command::Run(args) => run::run(args),

@@ -58,6 +58,7 @@ pub fn plugin_dirs(source: &PluginSource, config: &ConfigFile) -> Vec<PathBuf> {
 pub fn registry(source: &PluginSource, config: &ConfigFile) -> Result<Registry> {
     let mut overrides: BTreeMap<String, Options> = config.plugin_options.clone();
     let cli = stoq_core::options::parse_plugin_opts(&source.plugin_opts)?;
+    let cli_names: Vec<String> = cli.keys().cloned().collect();
     for (name, options) in cli {
         overrides.entry(name).or_default().extend(options);
     }
@@ -72,6 +73,17 @@ pub fn registry(source: &PluginSource, config: &ConfigFile) -> Result<Registry> 
     let mut registry = Registry::discover_with(&dirs, overrides, preflight);
     if let Ok(exe) = std::env::current_exe() {
         registry.set_isolation_helper(exe);
+    }
+    let known = |name: &str| registry.plugins().any(|(n, _)| n == name);
+    for name in config.plugin_options.keys().filter(|n| !known(n)) {
+        let file = source
+            .config_file
+            .as_ref()
+            .map_or_else(|| "the config file".to_owned(), |p| p.display().to_string());
+        tracing::warn!("{file}: section [{name}] names no loaded plugin; its options are ignored");
+    }
+    for name in cli_names.iter().filter(|n| !known(n)) {
+        tracing::warn!("--plugin-opts {name}:...: no loaded plugin is called `{name}`; ignored");
     }
     Ok(registry)
 }

@@ -2,12 +2,12 @@
 //! for their responses.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use redis::aio::ConnectionManager;
 use redis::streams::StreamReadReply;
 use stoq_core::{PayloadMeta, RequestMeta};
@@ -25,12 +25,14 @@ struct Input {
     relative: PathBuf,
 }
 
-fn inputs(args: &SubmitArgs) -> Vec<Input> {
+/// The files to submit, and how many directories could not be listed.
+fn inputs(args: &SubmitArgs) -> (Vec<Input>, usize) {
     let mut inputs = Vec::new();
+    let mut unreadable = 0;
     for given in &args.inputs {
         if given.is_dir() {
             let mut files = Vec::new();
-            walk(given, &mut files);
+            unreadable += walk(given, &mut files);
             inputs.extend(files.into_iter().map(|path| Input {
                 relative: path.strip_prefix(given).unwrap_or(&path).to_owned(),
                 path,
@@ -42,25 +44,19 @@ fn inputs(args: &SubmitArgs) -> Vec<Input> {
             });
         }
     }
-    inputs
+    (inputs, unreadable)
 }
 
-/// Reads a regular file, at most `max` bytes.
+/// Reads a regular file, at most `max` bytes, never blocking on a special file.
 fn read_file(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        bail!("not a regular file");
+    let too_large = || anyhow::anyhow!("more than --max-size {max} bytes");
+    match crate::input::read_file(path, max, false) {
+        Ok(stoq_core::Content::Bytes(content)) => Ok(content.to_vec()),
+        Ok(stoq_core::Content::Unread { .. }) | Err(crate::input::InputError::TooLarge { .. }) => {
+            Err(too_large())
+        }
+        Err(e) => Err(e.into()),
     }
-    if meta.len() > max {
-        bail!("{} bytes, more than --max-size {max}", meta.len());
-    }
-    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(max + 1).read_to_end(&mut content)?;
-    if content.len() as u64 > max {
-        bail!("more than --max-size {max} bytes");
-    }
-    Ok(content)
 }
 
 /// The entry for one file.
@@ -163,7 +159,9 @@ async fn submit_async(args: &SubmitArgs) -> Result<ExitCode> {
     } else {
         Box::new(std::io::stdout().lock())
     };
-    for input in inputs(args) {
+    let (inputs, unreadable) = inputs(args);
+    failed += unreadable;
+    for input in inputs {
         let entry = match entry(args, &input, &request_meta) {
             Ok(entry) => entry,
             Err(e) => {

@@ -14,7 +14,9 @@ mod plugin;
 pub mod registry;
 mod time;
 
-pub use engine::{Engine, EngineBuilder, Finished, Limits, PendingScan, Settings, Submission};
+pub use engine::{
+    Content, Delivery, Engine, EngineBuilder, Finished, Limits, PendingScan, Settings, Submission,
+};
 pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
 pub use plugin::PluginHandle;

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
-use stoq_plugin_abi::host::{Library, Manifest, Role};
+use stoq_plugin_abi::host::{Library, Manifest, Role, running};
 
-use crate::plugin::PluginHandle;
+use crate::plugin::{Imp, PluginHandle};
 
 use crate::options::{self, Options};
 
@@ -368,11 +368,12 @@ impl Registry {
                     name: name.to_owned(),
                     message,
                 };
+                let _mark = running::enter(running::intern(name));
                 match options.get("isolation").and_then(Value::as_str).unwrap_or("in-process") {
                     "in-process" => entry
                         .library
                         .instantiate(&options)
-                        .map(|i| Arc::new(PluginHandle::InProcess(i)))
+                        .map(|i| Arc::new(PluginHandle::new(name, Imp::InProcess(i))))
                         .map_err(|e| fail(e.message)),
                     #[cfg(unix)]
                     "process" => {
@@ -381,7 +382,7 @@ impl Registry {
                         })?;
                         let timeout = crate::engine::timeout_option(self, name)?.unwrap_or(default_timeout);
                         crate::isolation::ProcessPlugin::start(name, helper, entry.path(), &options, timeout)
-                            .map(|p| Arc::new(PluginHandle::Process(p)))
+                            .map(|p| Arc::new(PluginHandle::new(name, Imp::Process(p))))
                             .map_err(|e| fail(e.message))
                     }
                     other => Err(fail(format!(

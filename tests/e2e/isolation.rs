@@ -46,7 +46,7 @@ fn a_crashing_isolated_worker_fails_only_its_calls_and_is_restarted() {
         ],
     );
     assert!(
-        errors(&exits)[0].contains("exited with exit status: 3"),
+        errors(&exits)[0].contains("exited with exit status: 42"),
         "{exits:#}"
     );
 }

@@ -5,6 +5,7 @@ mod after_scan;
 mod cli;
 mod dispatch;
 mod errors;
+mod hostile;
 mod isolation;
 mod library;
 mod loading;

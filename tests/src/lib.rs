@@ -180,3 +180,50 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+/// Runs `cmd` to completion with its output captured, waiting at most `limit` (then it is
+/// killed and the test fails: a hang is a failure, never a stuck test run).
+pub fn output_within(mut cmd: Command, limit: std::time::Duration, what: &str) -> Output {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("command starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stdout.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let status = service::wait_exit(&mut child, limit, what);
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// `stoq ARGS` run with its address space limited to `bytes` (`ulimit -v`), so a run that
+/// would hold more memory fails instead of passing.
+pub fn stoq_limited(bytes: u64, args: &[&str]) -> Command {
+    let cmd = stoq();
+    let program = cmd.get_program().to_owned();
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(format!("ulimit -v {} && exec \"$0\" \"$@\"", bytes / 1024))
+        .arg(program)
+        .args(args)
+        .env_remove("STOQ_PLUGIN_DIR")
+        .env_remove("STOQ_CONFIG_FILE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    shell
+}

@@ -7,8 +7,12 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::model::StoqResponse;
+
+/// The longest a finished response waits for the rest of its batch.
+const MAX_HOLD: Duration = Duration::from_millis(20);
 
 /// Finished responses waiting for the caller.
 pub(crate) struct Completions {
@@ -51,16 +55,32 @@ impl Completions {
     pub fn deliver(&self, index: usize, response: StoqResponse) {
         let mut ready = self.lock();
         ready.push((index, response));
-        if ready.len() >= self.wanted() {
+        // The first response of a batch wakes the caller too: it starts the hold timer.
+        if ready.len() == 1 || ready.len() >= self.wanted() {
             self.wake.notify_one();
         }
     }
 
-    /// Waits for a batch (or for everything in flight), then takes it.
+    /// Waits for a batch (or for everything in flight), then takes it. Responses that are
+    /// ready wait at most [`MAX_HOLD`] for the rest of their batch, so a slow request never
+    /// holds back the ones that finished.
     pub fn collect(&self) -> Vec<(usize, StoqResponse)> {
         let mut ready = self.lock();
+        let mut since: Option<Instant> = None;
         while self.in_flight.load(Ordering::SeqCst) > 0 && ready.len() < self.wanted() {
-            ready = self.wake.wait(ready).unwrap_or_else(|e| e.into_inner());
+            if ready.is_empty() {
+                ready = self.wake.wait(ready).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            let first = *since.get_or_insert_with(Instant::now);
+            let Some(left) = MAX_HOLD.checked_sub(first.elapsed()) else {
+                break;
+            };
+            ready = self
+                .wake
+                .wait_timeout(ready, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         let taken = std::mem::take(&mut *ready);
         self.in_flight.fetch_sub(taken.len(), Ordering::SeqCst);

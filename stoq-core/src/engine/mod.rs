@@ -170,6 +170,25 @@ pub struct Engine {
     pool: pool::Pool,
 }
 
+/// A root payload's bytes, or only its size when it was too large to read.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// The bytes.
+    Bytes(Bytes),
+    /// Not read (e.g. a file over `max_payload_size`, checked before reading): the response
+    /// lists it with this size and a limit error; it is never scanned or archived.
+    Unread {
+        /// Its size in bytes.
+        size: u64,
+    },
+}
+
+impl From<Bytes> for Content {
+    fn from(bytes: Bytes) -> Self {
+        Self::Bytes(bytes)
+    }
+}
+
 /// One root payload for [`Engine::submit_with`].
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
@@ -190,6 +209,15 @@ pub struct Finished {
     pub response: StoqResponse,
     /// The connectors that failed to save it; empty when the response is safely stored.
     pub connector_errors: Vec<crate::model::ErrorRecord>,
+}
+
+/// What [`Engine::scan_many_events`] hands its caller.
+#[derive(Debug)]
+pub enum Delivery {
+    /// The response to the input at this index.
+    Response(usize, StoqResponse),
+    /// The responses handed over so far are a batch: flush buffered output now.
+    BatchEnd,
 }
 
 /// A request submitted with [`Engine::submit`].
@@ -317,6 +345,16 @@ impl Engine {
         payload_meta: PayloadMeta,
         request_meta: RequestMeta,
     ) -> PendingScan {
+        self.submit_content(content.into(), payload_meta, request_meta)
+    }
+
+    /// [`Engine::submit`] for a root that may be [`Content::Unread`].
+    pub fn submit_content(
+        &self,
+        content: Content,
+        payload_meta: PayloadMeta,
+        request_meta: RequestMeta,
+    ) -> PendingScan {
         let (tx, rx) = mpsc::channel();
         let (request, tasks) = request::Request::start_job(request::Start {
             shared: Arc::clone(&self.shared),
@@ -341,7 +379,7 @@ impl Engine {
     ) {
         self.pool.start_many([request::Start {
             shared: Arc::clone(&self.shared),
-            roots: vec![(submission.content, submission.payload_meta)],
+            roots: vec![(submission.content.into(), submission.payload_meta)],
             request_meta: submission.request_meta,
             scan_id: submission.scan_id,
             reply: request::Reply::Callback(Box::new(on_done)),
@@ -353,10 +391,27 @@ impl Engine {
     /// `window` requests run at once (0: 32 per thread), which bounds the payload memory held;
     /// the calling thread sleeps until a batch of responses is ready rather than waking for
     /// each one.
-    pub fn scan_many<I, F>(&self, inputs: I, window: usize, mut on_response: F)
+    pub fn scan_many<I, C, F>(&self, inputs: I, window: usize, mut on_response: F)
     where
-        I: IntoIterator<Item = (Bytes, PayloadMeta, RequestMeta)>,
+        I: IntoIterator<Item = (C, PayloadMeta, RequestMeta)>,
+        C: Into<Content>,
         F: FnMut(usize, StoqResponse),
+    {
+        self.scan_many_events(inputs, window, |event| {
+            if let Delivery::Response(index, response) = event {
+                on_response(index, response);
+            }
+        });
+    }
+
+    /// [`Engine::scan_many`], also telling the caller when a batch of responses was handed
+    /// over ([`Delivery::BatchEnd`]): the moment to flush buffered output, so nothing that
+    /// finished waits behind a request still running.
+    pub fn scan_many_events<I, C, F>(&self, inputs: I, window: usize, mut on_event: F)
+    where
+        I: IntoIterator<Item = (C, PayloadMeta, RequestMeta)>,
+        C: Into<Content>,
+        F: FnMut(Delivery),
     {
         let threads = match self.shared.settings.jobs {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -366,6 +421,15 @@ impl Engine {
         let completions = Arc::new(batch::Completions::new(window / 4));
         let mut reorder = batch::Reorder::new();
         let mut submitted = 0;
+        let mut deliver = |reorder: &mut batch::Reorder, ready| {
+            let before = reorder.delivered();
+            reorder.push(ready, |index, response| {
+                on_event(Delivery::Response(index, response));
+            });
+            if reorder.delivered() > before {
+                on_event(Delivery::BatchEnd);
+            }
+        };
         // Requests are created on the pool's threads, handed over a few at a time (one queue
         // lock per batch).
         let mut starts: Vec<request::Start> = Vec::new();
@@ -378,13 +442,13 @@ impl Engine {
             if full(&reorder) {
                 self.pool.start_many(starts.drain(..));
                 while full(&reorder) {
-                    reorder.push(completions.collect(), &mut on_response);
+                    deliver(&mut reorder, completions.collect());
                 }
             }
             completions.submitted();
             starts.push(request::Start {
                 shared: Arc::clone(&self.shared),
-                roots: vec![(content, payload_meta)],
+                roots: vec![(content.into(), payload_meta)],
                 request_meta,
                 scan_id: None,
                 reply: request::Reply::Batch(Arc::clone(&completions), submitted),
@@ -396,7 +460,7 @@ impl Engine {
         }
         self.pool.start_many(starts.drain(..));
         while reorder.delivered() < submitted {
-            reorder.push(completions.collect(), &mut on_response);
+            deliver(&mut reorder, completions.collect());
         }
     }
 
@@ -408,6 +472,17 @@ impl Engine {
         request_meta: RequestMeta,
     ) -> StoqResponse {
         self.submit(content, payload_meta, request_meta).wait()
+    }
+
+    /// [`Engine::scan`] for a root that may be [`Content::Unread`].
+    pub fn scan_content(
+        &self,
+        content: Content,
+        payload_meta: PayloadMeta,
+        request_meta: RequestMeta,
+    ) -> StoqResponse {
+        self.submit_content(content, payload_meta, request_meta)
+            .wait()
     }
 }
 

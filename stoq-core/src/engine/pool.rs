@@ -7,12 +7,15 @@
 //! A plugin call cannot be interrupted in-process. When a task runs past its timeout, the
 //! watchdog *abandons* it: the request records the timeout and goes on, a new thread replaces
 //! the stuck one, and whatever the stuck call eventually returns is dropped (its thread then
-//! exits). A hung plugin therefore costs a thread, never the scan.
+//! exits). A hung plugin therefore costs a thread, never the scan: the tasks the stuck thread
+//! had taken for later (its local stack) are handed back to the queue at once.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
+
+use stoq_plugin_abi::host::running::{self, ThreadRecord};
 
 use super::request::{Request, Start, Task, TaskKind};
 
@@ -31,12 +34,20 @@ struct Running {
     deadline: Instant,
 }
 
-/// What one worker thread is doing, visible to the watchdog. The watchdog abandons a task by
-/// taking it out of the slot; the thread finds the slot empty when the call returns, drops the
-/// result and exits.
-#[derive(Default)]
+/// What one worker thread is doing and holds, visible to the watchdog. The watchdog abandons
+/// a task by taking it out of the slot, with the thread's local stack; the thread finds the
+/// slot empty when the call returns, drops the result and exits.
 struct Slot {
-    running: Mutex<Option<Running>>,
+    state: Mutex<SlotState>,
+    /// The thread's mark: which plugin it is inside of (set when the thread starts).
+    calls: OnceLock<&'static ThreadRecord>,
+}
+
+#[derive(Default)]
+struct SlotState {
+    running: Option<Running>,
+    /// Tasks this thread made ready or took from the queue, run next (last in, first out).
+    local: Vec<Job>,
 }
 
 /// What the pool runs: a task of a request, or the start of a new request (created on a pool
@@ -122,7 +133,10 @@ impl Drop for Pool {
 
 impl Inner {
     fn spawn_worker(inner: &Arc<Self>) {
-        let slot = Arc::new(Slot::default());
+        let slot = Arc::new(Slot {
+            state: Mutex::new(SlotState::default()),
+            calls: OnceLock::new(),
+        });
         lock(&inner.slots).push(Arc::clone(&slot));
         let worker = Arc::clone(inner);
         let spawned = std::thread::Builder::new()
@@ -183,49 +197,62 @@ impl Inner {
     }
 
     fn work(self: Arc<Self>, slot: &Arc<Slot>) {
-        let mut local: Vec<Job> = Vec::new();
+        let _ = slot.calls.set(running::this_thread());
+        let mut taken = Vec::new();
         loop {
-            if local.is_empty() && !self.pop_into(&mut local) {
-                return;
+            let mut state = lock(&slot.state);
+            if state.local.is_empty() {
+                drop(state);
+                if !self.pop_into(&mut taken) {
+                    return;
+                }
+                state = lock(&slot.state);
+                state.local.append(&mut taken);
             }
-            let task = match local.pop() {
+            let task = match state.local.pop() {
                 Some(Job::Run(task)) => task,
                 Some(Job::Start(start)) => {
+                    drop(state);
                     let (request, tasks) = Request::start_job(*start);
                     self.watch_deadline(&request);
-                    local.extend(tasks.into_iter().map(Job::Run));
+                    lock(&slot.state)
+                        .local
+                        .extend(tasks.into_iter().map(Job::Run));
                     continue;
                 }
                 None => continue,
             };
             if task.request.is_finished() {
+                drop(state);
                 task.request.skip();
                 continue;
             }
-            *lock(&slot.running) = Some(Running {
+            state.running = Some(Running {
                 request: Arc::clone(&task.request),
                 kind: task.kind.clone(),
                 timeout: task.timeout,
                 deadline: Instant::now() + task.timeout,
             });
+            drop(state);
             let outcome = task.request.execute(&task.kind);
-            if lock(&slot.running).take().is_none() {
-                // The watchdog abandoned this task and replaced this thread.
+            let mut state = lock(&slot.state);
+            if state.running.take().is_none() {
+                // The watchdog abandoned this task, took the local stack and replaced this
+                // thread.
+                drop(state);
                 self.stuck.fetch_sub(1, Ordering::SeqCst);
                 self.retire(slot);
-                self.push(local);
                 return;
             }
-            local.extend(
-                task.request
-                    .complete(task.kind, outcome)
-                    .into_iter()
-                    .map(Job::Run),
-            );
-            if local.len() > 1 && self.idle.load(Ordering::SeqCst) > 0 {
-                let keep = local.pop();
-                self.push(local.drain(..));
-                local.extend(keep);
+            // Lock order: slot, then request (the watchdog never holds both).
+            let ready = task.request.complete(task.kind, outcome);
+            state.local.extend(ready.into_iter().map(Job::Run));
+            if state.local.len() > 1 && self.idle.load(Ordering::SeqCst) > 0 {
+                let keep = state.local.pop();
+                let shared: Vec<Job> = state.local.drain(..).collect();
+                state.local.extend(keep);
+                drop(state);
+                self.push(shared);
             }
         }
     }
@@ -234,10 +261,17 @@ impl Inner {
         lock(&self.slots).retain(|s| !Arc::ptr_eq(s, slot));
     }
 
-    /// Takes the task out of `slot` (so its thread drops the result), replaces the thread, and
-    /// returns the task.
-    fn abandon(self: &Arc<Self>, slot: &Arc<Slot>) -> Option<Running> {
-        let running = lock(&slot.running).take()?;
+    /// Takes the task out of `slot` (so its thread drops the result) with the plugin the
+    /// thread is stuck in, queues the thread's local stack for the others, replaces the
+    /// thread, and returns the task.
+    fn abandon(self: &Arc<Self>, slot: &Arc<Slot>) -> Option<(Running, Option<&'static str>)> {
+        let (running, local) = {
+            let mut state = lock(&slot.state);
+            let running = state.running.take()?;
+            (running, std::mem::take(&mut state.local))
+        };
+        let plugin = slot.calls.get().and_then(|c| c.current());
+        self.push(local);
         let stuck = self.stuck.fetch_add(1, Ordering::SeqCst) + 1;
         if stuck <= self.jobs * MAX_STUCK_PER_JOB {
             Self::spawn_worker(self);
@@ -247,7 +281,7 @@ impl Inner {
                 "too many plugin calls are stuck past their timeout; not replacing their threads"
             );
         }
-        Some(running)
+        Some((running, plugin))
     }
 
     fn watch(self: Arc<Self>) {
@@ -279,7 +313,8 @@ impl Inner {
             for request in &expired {
                 request.expire();
                 for slot in &slots {
-                    let mine = lock(&slot.running)
+                    let mine = lock(&slot.state)
+                        .running
                         .as_ref()
                         .is_some_and(|r| Arc::ptr_eq(&r.request, request));
                     if mine {
@@ -289,14 +324,17 @@ impl Inner {
             }
 
             for slot in &slots {
-                let late = lock(&slot.running)
+                let late = lock(&slot.state)
+                    .running
                     .as_ref()
                     .is_some_and(|r| r.deadline <= now);
                 if !late {
                     continue;
                 }
-                if let Some(running) = self.abandon(slot) {
-                    let tasks = running.request.abandon(running.kind, running.timeout);
+                if let Some((running, plugin)) = self.abandon(slot) {
+                    let tasks = running
+                        .request
+                        .abandon(running.kind, running.timeout, plugin);
                     self.push(tasks.into_iter().map(Job::Run));
                 }
             }

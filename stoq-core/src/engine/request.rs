@@ -17,7 +17,7 @@ use stoq_plugin_abi::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, PayloadMeta, RequestMeta, ffi,
 };
 
-use super::{Limits, Shared};
+use super::{Content, Limits, Shared};
 use crate::model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 
 /// What a task does.
@@ -104,6 +104,8 @@ enum Want {
 
 struct PayloadState {
     content: Bytes,
+    /// A root too large to be read: listed with its size, never scanned or archived.
+    unread: bool,
     sha256: Option<[u8; 32]>,
     results: PayloadResults,
     dispatch_meta: Map<String, Value>,
@@ -205,7 +207,7 @@ fn format_uuid(digest: &[u8]) -> String {
 /// A request to create on a pool thread.
 pub(crate) struct Start {
     pub shared: Arc<Shared>,
-    pub roots: Vec<(Bytes, PayloadMeta)>,
+    pub roots: Vec<(Content, PayloadMeta)>,
     pub request_meta: RequestMeta,
     pub scan_id: Option<String>,
     pub reply: Reply,
@@ -250,14 +252,23 @@ impl Request {
         {
             let mut state = request.lock();
             for (index, (content, meta)) in roots.into_iter().enumerate() {
+                let (bytes, unread) = match content {
+                    Content::Bytes(bytes) => (bytes, None),
+                    Content::Unread { size } => (Bytes::new(), Some(size)),
+                };
                 let idx = request.push_payload(
                     &mut state,
-                    content,
+                    bytes,
                     None,
                     meta,
                     0,
                     vec![(index, String::new(), 0)],
                 );
+                if let Some(size) = unread {
+                    let payload = &mut state.payloads[idx];
+                    payload.unread = true;
+                    payload.results.size = size;
+                }
                 let start = &request.shared.start_dispatch;
                 request.schedule_new(&mut state, idx, start, &mut tasks);
             }
@@ -342,6 +353,7 @@ impl Request {
                 depth,
             },
             content,
+            unread: false,
             sha256,
             dispatch_meta: Map::new(),
             workers: HashMap::new(),
@@ -381,8 +393,8 @@ impl Request {
             );
             return;
         }
-        let size = payload.content.len() as u64;
-        if size > self.limits().max_payload_size {
+        let size = payload.results.size;
+        if size > self.limits().max_payload_size || payload.unread {
             Self::error(
                 state,
                 format!(
@@ -743,8 +755,14 @@ impl Request {
         state.outstanding = state.outstanding.saturating_sub(1);
     }
 
-    /// A task ran past its timeout: the pool abandons it and this records why.
-    pub fn abandon(self: &Arc<Self>, kind: TaskKind, timeout: Duration) -> Vec<Task> {
+    /// A task ran past its timeout: the pool abandons it and this records why. `plugin` is
+    /// the plugin the stuck thread was inside of, when known (a dispatch task asks several).
+    pub fn abandon(
+        self: &Arc<Self>,
+        kind: TaskKind,
+        timeout: Duration,
+        plugin: Option<&str>,
+    ) -> Vec<Task> {
         let mut tasks = Vec::new();
         let mut state = self.lock();
         if state.finished {
@@ -772,14 +790,15 @@ impl Request {
                 self.finish_worker(&mut state, payload, &worker, Done::Failed, &mut tasks);
             }
             TaskKind::Dispatch { payload } => {
-                Self::error(
-                    &mut state,
-                    format!(
+                let message = match plugin {
+                    Some(_) => format!(
+                        "dispatcher:timed out: still running after {seconds} s; this payload's remaining dispatchers were not asked"
+                    ),
+                    None => format!(
                         "dispatcher:timed out: the dispatchers were still running after {seconds} s"
                     ),
-                    None,
-                    Some(payload),
-                );
+                };
+                Self::error(&mut state, message, plugin, Some(payload));
                 let generation = state.generation;
                 state.payloads[payload].dispatched_at = Some(generation);
             }
@@ -1049,7 +1068,8 @@ impl Request {
                         };
                         let archiver: Arc<str> = Arc::from(archiver.as_str());
                         for idx in 0..state.payloads.len() {
-                            if state.payloads[idx].results.payload_meta.should_archive {
+                            let payload = &state.payloads[idx];
+                            if payload.results.payload_meta.should_archive && !payload.unread {
                                 let kind = TaskKind::Archive {
                                     payload: idx,
                                     archiver: archiver.clone(),
@@ -1239,7 +1259,8 @@ impl Request {
                 .filter(|(_, p)| {
                     p.results.payload_meta.should_scan
                         && p.results.depth < max
-                        && p.content.len() as u64 <= max_size
+                        && p.results.size <= max_size
+                        && !p.unread
                         && match p.dispatched_at {
                             Some(at) => at < generation,
                             None => deterministic,

@@ -6,6 +6,8 @@
 //! plugin for every path. Libraries are never unloaded (abi_stable leaks them by design).
 
 mod elf;
+pub mod mapped;
+pub mod running;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! A worker that kills the process it runs in: `how = "abort"` (default, SIGABRT) or
-//! `how = "exit"` (exit status 3); with `when_contains = "TEXT"`, only on payloads that
+//! `how = "exit"` (exit status 42); with `when_contains = "TEXT"`, only on payloads that
 //! contain TEXT (a poison payload). Run it with `isolation = "process"`, or on purpose
 //! in-process to kill a host.
 
@@ -49,7 +49,7 @@ impl Worker for CrashWorker {
             return Ok(None);
         }
         if self.exit {
-            std::process::exit(3);
+            std::process::exit(42);
         }
         std::process::abort();
     }

@@ -1,6 +1,7 @@
 //! stoQ's `simple_dispatcher` test plugin: dispatches every payload to `workers` (default
 //! `dummy_worker`) with meta `{"test_key": "Useful metadata info"}`; fails with
-//! `raise_exception = true`; `meta` (a JSON object) adds to the meta.
+//! `raise_exception = true`; `meta` (a JSON object) adds to the meta; `sleep` (seconds) waits
+//! before answering.
 
 use stoq_plugin_abi::prelude::*;
 
@@ -8,6 +9,7 @@ use stoq_plugin_abi::prelude::*;
 pub struct SimpleDispatcher {
     workers: Vec<String>,
     raise_exception: bool,
+    sleep: f64,
     meta: stoq_plugin_abi::serde_json::Map<String, stoq_plugin_abi::serde_json::Value>,
 }
 
@@ -21,6 +23,7 @@ impl Plugin for SimpleDispatcher {
                 .get_list("workers")?
                 .unwrap_or_else(|| vec!["dummy_worker".into()]),
             raise_exception: config.get_bool("raise_exception")?.unwrap_or(false),
+            sleep: config.get_float("sleep")?.unwrap_or(0.0).max(0.0),
             meta: config.get("meta")?.unwrap_or_default(),
         })
     }
@@ -32,6 +35,9 @@ impl Dispatcher for SimpleDispatcher {
         _payload: &Payload<'_>,
         _request: &Request<'_>,
     ) -> Result<Option<DispatcherResponse>> {
+        if self.sleep > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(self.sleep));
+        }
         if self.raise_exception {
             return Err(Error::msg("Test exception please ignore"));
         }
