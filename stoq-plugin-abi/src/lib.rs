@@ -98,7 +98,7 @@ pub use plugin::{
 pub use provider::{IngestItem, ItemOutcome, ItemStatus};
 pub use types::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, Error, ExtractedPayload, PayloadMeta,
-    RequestMeta, Result, WorkerResponse, bytes_to_string,
+    RequestMeta, Result, WorkerResponse, bytes_to_string, string_to_bytes,
 };
 
 /// The ABI major version this crate implements.

@@ -244,21 +244,137 @@ pub struct WorkerEnvelope {
 }
 
 /// Turns bytes into a string for JSON output, the one encoding stoq uses everywhere for bytes
-/// that may not be UTF-8 (file names, strings pulled out of payloads): valid UTF-8 is kept as
-/// is, and each byte that is not part of valid UTF-8 becomes `\xNN` (Python's
-/// `backslashreplace`).
+/// that may not be UTF-8 (file names, paths, strings pulled out of payloads):
+///
+/// - valid UTF-8 is kept as is, except the backslash `\`, which is doubled (`\\`);
+/// - each byte that is not part of valid UTF-8 becomes `\xNN`, two lower-case hex digits
+///   (Python's `backslashreplace`).
+///
+/// So every backslash in the output starts an escape, and the mapping is injective: the
+/// four-character text `\xff` becomes `\\xff`, while the byte 0xFF becomes `\xff`.
+/// [`string_to_bytes`] turns the output back into the bytes.
 ///
 /// ```
-/// assert_eq!(stoq_plugin_abi::bytes_to_string(b"caf\xc3\xa9"), "café");
-/// assert_eq!(stoq_plugin_abi::bytes_to_string(b"a\xffb"), "a\\xffb");
+/// use stoq_plugin_abi::bytes_to_string;
+/// assert_eq!(bytes_to_string(b"caf\xc3\xa9"), "café");
+/// assert_eq!(bytes_to_string(b"a\xffb"), r"a\xffb");
+/// assert_eq!(bytes_to_string(br"a\xffb"), r"a\\xffb");
+/// assert_eq!(bytes_to_string(br"C:\dir\a.exe"), r"C:\\dir\\a.exe");
 /// ```
 pub fn bytes_to_string(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
+        for (i, part) in chunk.valid().split('\\').enumerate() {
+            if i > 0 {
+                out.push_str("\\\\");
+            }
+            out.push_str(part);
+        }
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
+}
+
+/// The inverse of [`bytes_to_string`]: `\\` becomes a backslash, `\xNN` (two hex digits, either
+/// case) the byte 0xNN, and every other character its UTF-8 bytes. `None` when a backslash
+/// starts no such escape, so the text is not stoq's encoding of any bytes.
+///
+/// For all bytes `b`, `string_to_bytes(&bytes_to_string(b)) == Some(b)`.
+///
+/// ```
+/// use stoq_plugin_abi::types::string_to_bytes;
+/// assert_eq!(string_to_bytes(r"a\xffb").as_deref(), Some(&b"a\xffb"[..]));
+/// assert_eq!(string_to_bytes(r"a\\xffb").as_deref(), Some(&br"a\xffb"[..]));
+/// assert_eq!(string_to_bytes(r"a\b"), None);
+/// ```
+pub fn string_to_bytes(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.extend_from_slice(&rest.as_bytes()[..at]);
+        let escape = &rest.as_bytes()[at + 1..];
+        match escape {
+            [b'\\', ..] => {
+                out.push(b'\\');
+                rest = &rest[at + 2..];
+            }
+            [b'x', hi, lo, ..] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+                out.push(u8::from_str_radix(&rest[at + 2..at + 4], 16).ok()?);
+                rest = &rest[at + 4..];
+            }
+            _ => return None,
+        }
+    }
+    out.extend_from_slice(rest.as_bytes());
+    Some(out)
+}
+
+#[cfg(test)]
+mod bytes_to_string_tests {
+    use std::collections::BTreeSet;
+
+    use super::{bytes_to_string, string_to_bytes};
+
+    #[test]
+    fn the_encoding_is_reversible_and_unambiguous() {
+        // Distinct byte strings: names with `\`, the text `\xff`, the byte 0xFF, bad UTF-8.
+        let mut cases: BTreeSet<Vec<u8>> = [
+            &b""[..],
+            b"invoice.zip",
+            "café €.txt".as_bytes(),
+            br"C:\dir\a.exe",
+            br"\",
+            br"\\",
+            br"\xff",
+            b"\xff",
+            b"\\\xff",
+            br"\x",
+            br"\x4",
+            b"\xff\xfe.zip",
+            br"\xff\xfe.zip",
+            b"a\xc3",
+            b"\xc3\xa9\xc3",
+            b"\xed\xa0\x80",
+            b"\xf0\x9f\x98",
+            b"\x00\x7f\x80",
+        ]
+        .iter()
+        .map(|c| c.to_vec())
+        .collect();
+        cases.extend((0..=255u8).map(|b| vec![b]));
+        cases.extend((0..=255u8).map(|b| vec![b'\\', b]));
+        cases.extend((0..=255u8).map(|b| vec![b, b'x', b'f', b'f']));
+        let mut seen = BTreeSet::new();
+        for bytes in &cases {
+            let text = bytes_to_string(bytes);
+            assert_eq!(
+                string_to_bytes(&text).as_deref(),
+                Some(&bytes[..]),
+                "{bytes:?} -> {text:?}"
+            );
+            assert!(seen.insert(text.clone()), "two inputs give {text:?}");
+        }
+        // The literal text `\xff` and the byte 0xFF differ.
+        assert_eq!(bytes_to_string(br"\xff"), r"\\xff");
+        assert_eq!(bytes_to_string(b"\xff"), r"\xff");
+        assert_eq!(bytes_to_string(br"a\b"), r"a\\b");
+        assert_eq!(bytes_to_string("é".as_bytes()), "é");
+    }
+
+    #[test]
+    fn string_to_bytes_refuses_stray_backslashes() {
+        for text in [
+            r"\", r"a\", r"\q", r"\x", r"\x4", r"\x+f", r"\xg0", "\\xé1", r"\\\",
+        ] {
+            assert_eq!(string_to_bytes(text), None, "{text:?}");
+        }
+        assert_eq!(string_to_bytes(r"\x41\xFF").as_deref(), Some(&b"A\xff"[..]));
+        assert_eq!(
+            string_to_bytes("plain é").as_deref(),
+            Some("plain é".as_bytes())
+        );
+    }
 }

@@ -8,7 +8,12 @@
 //! `[:]`, `[@]`, `(at)`, `[at]`. Domains (also those of URLs and emails) must end in a
 //! public suffix from the list compiled into the plugin (no download), so `readme.txt` is not
 //! a domain. Options: `allowlist` (values never reported, e.g. your own domains),
-//! `max_size` (bytes scanned, default 50 MiB; larger payloads are scanned up to it).
+//! `max_size` (bytes scanned, default 50 MiB).
+//!
+//! A payload longer than `max_size` is scanned up to it, ending after the last ASCII
+//! whitespace in the final 4 KiB before it so that no indicator is cut in two, and says so:
+//! the results hold `"truncated": {"scanned_bytes": n, "payload_bytes": m}` (present even when
+//! nothing was found) and the response carries an error naming the option.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -16,6 +21,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use stoq_plugin_abi::prelude::*;
+use stoq_plugin_abi::serde_json::Value;
 
 /// Defanging patterns and their plain forms (case-insensitive).
 static DEFANG: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
@@ -117,6 +123,23 @@ pub fn extract(text: &str) -> BTreeMap<&'static str, BTreeSet<String>> {
     found
 }
 
+/// How far back from `max_size` the scanned part may end at whitespace rather than mid-token.
+const CUT_WINDOW: usize = 4096;
+
+/// How many leading bytes of a `len`-byte payload are scanned when at most `max_size` are:
+/// all of them when they fit, else up to the last ASCII whitespace (included) in the final
+/// [`CUT_WINDOW`] bytes before `max_size`, or exactly `max_size` when there is none.
+pub fn scanned_len(content: &[u8], max_size: usize) -> usize {
+    if content.len() <= max_size {
+        return content.len();
+    }
+    let from = max_size.saturating_sub(CUT_WINDOW);
+    content[from..max_size]
+        .iter()
+        .rposition(u8::is_ascii_whitespace)
+        .map_or(max_size, |at| from + at + 1)
+}
+
 /// The IOC extractor.
 pub struct IocExtract {
     allowlist: BTreeSet<String>,
@@ -152,16 +175,33 @@ impl Worker for IocExtract {
         _request: &Request<'_>,
     ) -> Result<Option<WorkerResponse>> {
         let content = payload.content();
-        let text = String::from_utf8_lossy(&content[..content.len().min(self.max_size)]);
+        let scanned = scanned_len(content, self.max_size);
+        let text = String::from_utf8_lossy(&content[..scanned]);
         let mut found = extract(&text);
         for values in found.values_mut() {
             values.retain(|v| !self.allowlist.contains(&v.to_ascii_lowercase()));
         }
         found.retain(|_, v| !v.is_empty());
-        if found.is_empty() {
+        let truncated = scanned < content.len();
+        if found.is_empty() && !truncated {
             return Ok(None);
         }
-        Ok(Some(WorkerResponse::from_serialize(&found)?))
+        let mut response = WorkerResponse::from_serialize(&found)?;
+        if truncated {
+            if let Some(Value::Object(results)) = &mut response.results {
+                results.insert(
+                    "truncated".into(),
+                    json!({ "scanned_bytes": scanned, "payload_bytes": content.len() }),
+                );
+            }
+            response.errors.push(Error::msg(format!(
+                "payload truncated: only the first {scanned} of its {} bytes were scanned \
+                 (option `max_size` = {})",
+                content.len(),
+                self.max_size
+            )));
+        }
+        Ok(Some(response))
     }
 }
 
@@ -169,6 +209,8 @@ stoq_plugin_abi::export_plugin!(IocExtract => worker);
 
 #[cfg(test)]
 mod tests {
+    use stoq_plugin_abi::serde_json::Map;
+
     use super::*;
 
     fn values(found: &BTreeMap<&str, BTreeSet<String>>, kind: &str) -> Vec<String> {
@@ -198,6 +240,75 @@ mod tests {
             values(&found, "sha1"),
             ["da39a3ee5e6b4b0d3255bfef95601890afd80709"]
         );
+    }
+
+    fn extractor(max_size: usize) -> IocExtract {
+        let options = json!({ "max_size": max_size });
+        let mut config =
+            PluginConfig::new("iocextract", options.as_object().cloned().unwrap(), &[])
+                .expect("config");
+        IocExtract::new(&mut config).expect("starts")
+    }
+
+    fn scan(ioc: &IocExtract, data: &[u8]) -> Option<WorkerResponse> {
+        let facts = Map::new();
+        ioc.scan(&Payload::for_test(data, &facts), &Request::for_test(&facts))
+            .expect("scans")
+    }
+
+    #[test]
+    fn a_payload_longer_than_max_size_is_marked_truncated() {
+        let head = "one http://one.example.com/a two.example.org three ";
+        let tail = "http://three.example.net/c";
+        let data = format!("{head}{tail}");
+        let ioc = extractor(head.len() + 10);
+
+        let response = scan(&ioc, data.as_bytes()).expect("answers");
+        let results = response.results.expect("results");
+        assert_eq!(
+            results["truncated"],
+            json!({ "scanned_bytes": head.len(), "payload_bytes": data.len() })
+        );
+        assert_eq!(results["url"], json!(["http://one.example.com/a"]));
+        // The cut ends at whitespace: nothing of the third URL, not even a part of it.
+        assert_eq!(
+            results["domain"],
+            json!(["one.example.com", "two.example.org"])
+        );
+        assert_eq!(response.errors.len(), 1, "{:?}", response.errors);
+        let error = response.errors[0].message();
+        assert!(
+            error.contains("truncated")
+                && error.contains(&format!("{} of its {} bytes", head.len(), data.len()))
+                && error.contains("max_size"),
+            "{error}"
+        );
+
+        // Truncated with nothing found in the scanned part: still said.
+        let response = scan(&extractor(8), data.as_bytes()).expect("answers");
+        assert_eq!(
+            response.results.expect("results")["truncated"],
+            json!({ "scanned_bytes": 4, "payload_bytes": data.len() })
+        );
+        assert_eq!(response.errors.len(), 1);
+
+        // No whitespace near the limit: exactly max_size bytes.
+        let dense = "x".repeat(100);
+        let response = scan(&extractor(50), dense.as_bytes()).expect("answers");
+        assert_eq!(
+            response.results.expect("results")["truncated"],
+            json!({ "scanned_bytes": 50, "payload_bytes": 100 })
+        );
+
+        // Within max_size (also exactly at it): no mark, no error.
+        for ioc in [extractor(data.len()), extractor(data.len() + 1)] {
+            let response = scan(&ioc, data.as_bytes()).expect("answers");
+            assert!(response.errors.is_empty());
+            let results = response.results.expect("results");
+            assert!(results.get("truncated").is_none(), "{results}");
+            assert_eq!(results["url"].as_array().map(Vec::len), Some(2));
+        }
+        assert!(scan(&extractor(8), b"short").is_none());
     }
 
     #[test]

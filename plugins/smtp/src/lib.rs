@@ -5,6 +5,11 @@
 //! (the first text and HTML bodies, cut at `max_body_size` characters), and `attachments`
 //! (`filename`, `content_type`, `size` of each).
 //!
+//! Header values and attachment file names are in stoq's encoding of bytes
+//! ([`stoq_plugin_abi::bytes_to_string`]): a name that is not valid in its charset (raw 8-bit
+//! bytes, RFC 2231 `filename*=UTF-8''%FF%FE.zip`, an RFC 2047 encoded-word) keeps its bytes as
+//! `\xNN` instead of becoming U+FFFD, and a `\` is written `\\`.
+//!
 //! Each attachment is extracted with its `filename` and `content_type` in `extra_data`. A
 //! nested `message/rfc822` part is extracted with `dispatch_to = ["smtp"]`, so it is parsed the
 //! same way. Options: `max_body_size` (characters, default 1,000,000), `extract_bodies`
@@ -13,6 +18,9 @@
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use stoq_plugin_abi::prelude::*;
 use stoq_plugin_abi::serde_json::{Map, Value};
+
+mod filename;
+use filename::attachment_filename;
 
 /// The email parser.
 pub struct Smtp {
@@ -63,12 +71,19 @@ fn content_type<'a>(part: &impl MimeHeaders<'a>) -> Option<String> {
 impl Smtp {
     fn parse(&self, message: &Message<'_>) -> (Value, Vec<ExtractedPayload>) {
         let mut headers: Map<String, Value> = Map::new();
-        for (name, value) in message.headers_raw() {
+        // From the raw bytes, not `headers_raw()`, which drops a value that is not UTF-8.
+        let raw = message.raw_message.as_ref();
+        for header in message.parts.first().map_or(&[][..], |p| &p.headers) {
+            let value = raw
+                .get(header.offset_start as usize..header.offset_end as usize)
+                .unwrap_or_default();
             let entry = headers
-                .entry(name.to_ascii_lowercase())
+                .entry(header.name.as_str().to_ascii_lowercase())
                 .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(values) = entry {
-                values.push(Value::String(value.trim().to_owned()));
+                values.push(Value::String(stoq_plugin_abi::bytes_to_string(
+                    value.trim_ascii(),
+                )));
             }
         }
         let mut results = json!({
@@ -101,7 +116,7 @@ impl Smtp {
         }
         let mut attachments = Vec::new();
         for part in message.attachments() {
-            let filename = part.attachment_name().map(str::to_owned);
+            let filename = attachment_filename(part, raw);
             let ctype = content_type(part);
             let content = part.contents().to_vec();
             attachments.push(
@@ -221,6 +236,93 @@ inner body\r\n\
         assert_eq!(&extracted[0].content[..4], b"PK\x05\x06");
         assert_eq!(extracted[1].payload_meta.dispatch_to, ["smtp"]);
         assert!(String::from_utf8_lossy(&extracted[1].content).contains("inner body"));
+    }
+
+    /// A message with one attachment whose part headers are `headers`; the attachment's
+    /// `filename` as reported in the results and in the extracted payload's metadata.
+    fn attachment_name(headers: &[u8]) -> String {
+        let mut message = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: s\r\n\
+X-Raw: caf\xe9 \\ \r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n\
+--XX\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XX\r\n"
+            .to_vec();
+        message.extend_from_slice(headers);
+        message.extend_from_slice(
+            b"\r\nContent-Transfer-Encoding: base64\r\n\r\nUEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==\r\n--XX--\r\n",
+        );
+        let (results, extracted) = parse_email(&message, 1000).expect("parses");
+        assert_eq!(results["headers"]["x-raw"], json!([r"caf\xe9 \\"]));
+        assert_eq!(extracted.len(), 1, "{results}");
+        let name = &extracted[0].payload_meta.extra_data["filename"];
+        assert_eq!(&results["attachments"][0]["filename"], name);
+        name.as_str().expect("a name").to_owned()
+    }
+
+    #[test]
+    fn attachment_names_keep_their_bytes() {
+        use stoq_plugin_abi::types::string_to_bytes;
+        let zip = "Content-Type: application/zip\r\nContent-Disposition: attachment; ";
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            // Raw 8-bit bytes, RFC 2231 percent-encoded bytes, RFC 2047 B and Q words.
+            (b"filename=\"\xff\xfe.zip\"".to_vec(), r"\xff\xfe.zip"),
+            (b"filename*=UTF-8''%FF%FE.zip".to_vec(), r"\xff\xfe.zip"),
+            (
+                b"filename=\"=?utf-8?B?//4uemlw?=\"".to_vec(),
+                r"\xff\xfe.zip",
+            ),
+            (
+                b"filename=\"=?utf-8?Q?=FF?= =?utf-8?Q?=FE?=.zip\"".to_vec(),
+                r"\xff\xfe.zip",
+            ),
+            (
+                b"filename=\"=?x-unknown?Q?=FF_a.zip?=\"".to_vec(),
+                r"\xff a.zip",
+            ),
+            (
+                b"\r\n filename*0*=UTF-8''%FF;\r\n filename*1=\".zip\"".to_vec(),
+                r"\xff.zip",
+            ),
+            // The literal text `\xff` (quoted-pairs on the wire; percent-encoded).
+            (br#"filename="\\xff\\xfe.zip""#.to_vec(), r"\\xff\\xfe.zip"),
+            (b"filename*=UTF-8''%5Cxff.zip".to_vec(), r"\\xff.zip"),
+            (
+                b"filename*=UTF-8''C%3A%5Cdir%5Ca.exe".to_vec(),
+                r"C:\\dir\\a.exe",
+            ),
+            // Known charsets decode to text.
+            (
+                b"filename=\"=?iso-8859-1?Q?caf=E9.txt?=\"".to_vec(),
+                "café.txt",
+            ),
+            (
+                b"filename*=windows-1252''caf%E9%80.txt".to_vec(),
+                "café€.txt",
+            ),
+            (b"filename=\"caf\xc3\xa9.txt\"".to_vec(), "café.txt"),
+        ];
+        for (param, expected) in cases {
+            let mut headers = zip.as_bytes().to_vec();
+            headers.extend_from_slice(&param);
+            let name = attachment_name(&headers);
+            assert_eq!(name, expected, "{}", String::from_utf8_lossy(&param));
+            assert!(!name.contains(char::REPLACEMENT_CHARACTER));
+        }
+        // Content-Type `name` when there is no Content-Disposition.
+        assert_eq!(
+            attachment_name(b"Content-Type: application/octet-stream; name=\"\xff.bin\""),
+            r"\xff.bin"
+        );
+        // The byte 0xFF and the text `\xff` stay apart, and decode back to their bytes.
+        let byte = attachment_name(b"Content-Type: application/zip; name=\"\xff\xfe.zip\"");
+        let text = attachment_name(br#"Content-Type: application/zip; name="\\xff\\xfe.zip""#);
+        assert_ne!(byte, text);
+        assert_eq!(
+            string_to_bytes(&byte).as_deref(),
+            Some(&b"\xff\xfe.zip"[..])
+        );
+        assert_eq!(
+            string_to_bytes(&text).as_deref(),
+            Some(&br"\xff\xfe.zip"[..])
+        );
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! Options: `worker_rules` and `dispatch_rules`, each a list of rule files or folders (every
 //! `.yar`/`.yara` file in them, sorted); both default to the rules bundled in the plugin, which
 //! recognise zip, gzip, bzip2, xz, zstd, tar, 7z, email, PE and base64 payloads and route them
-//! to `decompress`, `smtp`, `peinfo` and `b64decode`. Rules are compiled once, when the plugin
-//! starts; a syntax error stops it with the file and line. `strings_limit` (default 10) caps
-//! the matched strings reported per pattern.
+//! to `decompress`, `smtp`, `peinfo` and `b64decode`, each in time linear in the payload's
+//! size. Rules are compiled once, when the plugin starts; a syntax error stops it with the file
+//! and line. `strings_limit` (default 10) caps the matched strings reported per pattern.
 //!
 //! Worker results: `{"matches": [{"rule", "namespace", "tags", "meta", "strings": [{"identifier",
 //! "offset", "data"}]}]}` (match data as stoq encodes bytes).
@@ -76,6 +76,11 @@ fn meta_json(value: &MetaValue<'_>) -> Value {
 /// One compiled rule set with a scanner per thread (a YARA-X scanner is not shareable).
 struct RuleSet {
     rules: &'static Rules,
+    /// Scan in YARA-X's fast mode: a pattern that the conditions only need to find once (`$a`,
+    /// `3 of ..`, not `#a`, `@a`, `$a at ..`) is no longer searched after its first match.
+    /// Which rules match is the same; only the reported matches are cut, so the dispatcher
+    /// (which reports rules, not strings) uses it and the worker does not.
+    fast: bool,
 }
 
 thread_local! {
@@ -84,11 +89,12 @@ thread_local! {
 }
 
 impl RuleSet {
-    fn new(rules: Rules) -> Self {
+    fn new(rules: Rules, fast: bool) -> Self {
         // The plugin instance lives until the process ends (libraries are never unloaded), so
         // leaking the rules lets each thread keep a scanner that borrows them.
         Self {
             rules: Box::leak(Box::new(rules)),
+            fast,
         }
     }
 
@@ -100,7 +106,9 @@ impl RuleSet {
             let at = match scanners.iter().position(|(k, _)| *k == key) {
                 Some(at) => at,
                 None => {
-                    scanners.push((key, Scanner::new(self.rules)));
+                    let mut scanner = Scanner::new(self.rules);
+                    scanner.fast_scan(self.fast);
+                    scanners.push((key, scanner));
                     scanners.len() - 1
                 }
             };
@@ -132,12 +140,14 @@ impl Plugin for Yara {
     fn new(config: &mut PluginConfig) -> Result<Self> {
         let limit = config.get_int("strings_limit")?.unwrap_or(10);
         Ok(Self {
-            worker: RuleSet::new(compile(
-                &config.get_list("worker_rules")?.unwrap_or_default(),
-            )?),
-            dispatch: RuleSet::new(compile(
-                &config.get_list("dispatch_rules")?.unwrap_or_default(),
-            )?),
+            worker: RuleSet::new(
+                compile(&config.get_list("worker_rules")?.unwrap_or_default())?,
+                false,
+            ),
+            dispatch: RuleSet::new(
+                compile(&config.get_list("dispatch_rules")?.unwrap_or_default())?,
+                true,
+            ),
             strings_limit: usize::try_from(limit).map_err(|_| {
                 Error::msg(format!("option `strings_limit` must be >= 0, got {limit}"))
             })?,
