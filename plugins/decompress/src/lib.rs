@@ -13,19 +13,35 @@
 //! Options: `passwords` (default `infected, password`), `max_member_size` (bytes, default
 //! 100 MiB), `max_total_size` (bytes per archive, default 1 GiB), `max_members` (default
 //! 10,000), `max_ratio` (largest uncompressed/compressed ratio, default 1,000).
+//!
+//! Every member looked at counts against `max_members`: extracted, refused, unreadable, or
+//! encrypted with none of the passwords working alike. Refusing a member costs about the
+//! limit, not the member: a member whose declared size (zip, tar, 7z) is over its limit is
+//! refused unread, and every member is read through a reader that stops one byte past the
+//! smallest limit that applies to it (`max_member_size`, `max_ratio` times its compressed
+//! size when known, what is left of `max_total_size`); the rest is never decompressed. For
+//! gzip, bzip2, xz and zstd (no trusted size) that reader is the bound. Each password tried
+//! on an encrypted zip member may read up to that bound again.
+//!
+//! 7z: in a solid block, reaching a member means decompressing every member before it, so
+//! once a member of a block is refused (over a limit) the rest of that block is not
+//! extracted either (an error says how many); the other blocks still are. For the ratio,
+//! a 7z member's compressed size is taken as its whole block's packed size. What cannot be
+//! bounded here: reading the 7z header (which may itself be compressed) and each decoder's
+//! dictionary are limited only by the 7z library's memory limit (512 MiB, set below).
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek};
 
 use stoq_plugin_abi::prelude::*;
 
 /// Limits for one archive.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest member kept, in bytes.
     pub max_member_size: u64,
     /// Most bytes extracted from one archive.
     pub max_total_size: u64,
-    /// Most members extracted from one archive.
+    /// Most members looked at in one archive (extracted or not).
     pub max_members: usize,
     /// Largest uncompressed/compressed ratio of one member.
     pub max_ratio: u64,
@@ -38,6 +54,21 @@ impl Default for Limits {
             max_total_size: 1 << 30,
             max_members: 10_000,
             max_ratio: 1_000,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits with `max_member_size` and `max_total_size` lowered to the given ones,
+    /// if smaller (e.g. the host's largest payload and what is left of a request's budget).
+    /// `None` keeps the configured value.
+    pub fn capped(&self, max_member_size: Option<u64>, max_total_size: Option<u64>) -> Limits {
+        Limits {
+            max_member_size: max_member_size
+                .map_or(self.max_member_size, |m| m.min(self.max_member_size)),
+            max_total_size: max_total_size
+                .map_or(self.max_total_size, |m| m.min(self.max_total_size)),
+            ..self.clone()
         }
     }
 }
@@ -104,65 +135,133 @@ pub struct Extraction {
     pub extracted: Vec<ExtractedPayload>,
     /// Problems, one per member or limit.
     pub errors: Vec<Error>,
-    /// Members seen (kept or not).
+    /// Members looked at (kept or not).
     pub members: usize,
+    /// Decompressed bytes read, kept or not: at most one byte past each member's limit (the
+    /// work a refusal costs).
+    pub bytes_read: u64,
     total: u64,
     /// A limit on the whole archive was reached: nothing more is read.
     stopped: bool,
 }
 
-impl Extraction {
-    /// Reads one member from `reader` within the limits; `compressed` is its compressed size
-    /// when known (for the ratio limit).
-    fn member(
-        &mut self,
-        limits: &Limits,
-        format: Format,
-        path: &str,
-        compressed: Option<u64>,
-        reader: &mut dyn Read,
-    ) {
-        if self.stopped {
-            return;
+/// How much one member may hold: the smallest limit that applies, and which one it is.
+#[derive(Debug, Clone, Copy)]
+struct Cap {
+    bytes: u64,
+    limit: &'static str,
+    value: u64,
+    /// The limit is the archive's (`max_total_size`): nothing more is read after it.
+    whole_archive: bool,
+}
+
+/// Why a member was not kept.
+enum Refusal {
+    /// Over its [`Cap`].
+    Limit(Cap),
+    /// Unreadable (corrupt, truncated, a checksum mismatch).
+    Failed(String),
+}
+
+impl Cap {
+    /// Refuses a member whose declared size (which bounds what its reader yields) is over
+    /// the cap, before anything is decompressed.
+    fn admits(&self, declared: Option<u64>) -> Result<(), Refusal> {
+        match declared {
+            Some(size) if size > self.bytes => Err(Refusal::Limit(*self)),
+            _ => Ok(()),
         }
-        let label = if path.is_empty() {
-            "the decompressed stream"
-        } else {
-            path
-        };
-        self.members += 1;
-        if self.extracted.len() >= limits.max_members {
+    }
+}
+
+fn label(path: &str) -> &str {
+    if path.is_empty() {
+        "the decompressed stream"
+    } else {
+        path
+    }
+}
+
+impl Extraction {
+    /// Counts one member about to be looked at; `false` (and nothing more is read) once
+    /// `max_members` have been.
+    fn admit(&mut self, limits: &Limits) -> bool {
+        if self.stopped {
+            return false;
+        }
+        if self.members >= limits.max_members {
             self.errors.push(Error::msg(format!(
                 "limit max_members ({}) reached: the remaining members are not extracted",
                 limits.max_members
             )));
             self.stopped = true;
-            return;
+            return false;
         }
+        self.members += 1;
+        true
+    }
+
+    /// The cap of the next member; `compressed` is its compressed size when known.
+    fn cap(&self, limits: &Limits, compressed: Option<u64>) -> Cap {
         let by_ratio = compressed.map_or(u64::MAX, |c| c.max(1).saturating_mul(limits.max_ratio));
         let left = limits.max_total_size.saturating_sub(self.total);
-        let cap = limits.max_member_size.min(by_ratio).min(left);
+        let member = limits.max_member_size.min(by_ratio);
+        if left < member {
+            Cap {
+                bytes: left,
+                limit: "max_total_size",
+                value: limits.max_total_size,
+                whole_archive: true,
+            }
+        } else if by_ratio < limits.max_member_size {
+            Cap {
+                bytes: by_ratio,
+                limit: "max_ratio",
+                value: limits.max_ratio,
+                whole_archive: false,
+            }
+        } else {
+            Cap {
+                bytes: limits.max_member_size,
+                limit: "max_member_size",
+                value: limits.max_member_size,
+                whole_archive: false,
+            }
+        }
+    }
+
+    /// Reads a member through a reader that stops one byte past `cap`: what is beyond is
+    /// never decompressed.
+    fn read(&mut self, cap: &Cap, reader: &mut dyn Read) -> Result<Vec<u8>, Refusal> {
         let mut content = Vec::new();
-        if let Err(e) = reader.take(cap.saturating_add(1)).read_to_end(&mut content) {
-            self.errors.push(Error::msg(format!("member {label}: {e}")));
-            return;
+        let read = reader
+            .take(cap.bytes.saturating_add(1))
+            .read_to_end(&mut content);
+        self.bytes_read += content.len() as u64;
+        read.map_err(|e| Refusal::Failed(e.to_string()))?;
+        if content.len() as u64 > cap.bytes {
+            return Err(Refusal::Limit(*cap));
         }
-        let size = content.len() as u64;
-        if size > cap {
-            let (limit, value) = if cap == left && left < limits.max_member_size.min(by_ratio) {
-                self.stopped = true;
-                ("max_total_size", limits.max_total_size)
-            } else if cap == by_ratio && by_ratio < limits.max_member_size {
-                ("max_ratio", limits.max_ratio)
-            } else {
-                ("max_member_size", limits.max_member_size)
-            };
-            self.errors.push(Error::msg(format!(
-                "member {label}: limit {limit} ({value}) exceeded; not extracted"
-            )));
-            return;
-        }
-        self.total += size;
+        Ok(content)
+    }
+
+    fn refuse(&mut self, path: &str, refusal: Refusal) {
+        let label = label(path);
+        let message = match refusal {
+            Refusal::Limit(cap) => {
+                self.stopped |= cap.whole_archive;
+                format!(
+                    "member {label}: limit {} ({}) exceeded; not extracted",
+                    cap.limit, cap.value
+                )
+            }
+            Refusal::Failed(e) => format!("member {label}: {e}"),
+        };
+        self.errors.push(Error::msg(message));
+    }
+
+    fn keep(&mut self, format: Format, path: &str, content: Vec<u8>) {
+        self.total += content.len() as u64;
         let filename = path.rsplit(['/', '\\']).next().unwrap_or(path);
         let mut meta = PayloadMeta::default().with_extra("archive", format.name());
         if !filename.is_empty() {
@@ -174,10 +273,37 @@ impl Extraction {
         self.extracted
             .push(ExtractedPayload::with_meta(content, meta));
     }
+
+    /// Looks at one member from `reader` within the limits; `compressed` is its compressed
+    /// size when known (for the ratio limit), `declared` its uncompressed size when the
+    /// format bounds the reader by it.
+    fn member(
+        &mut self,
+        limits: &Limits,
+        format: Format,
+        path: &str,
+        sizes: (Option<u64>, Option<u64>),
+        reader: &mut dyn Read,
+    ) {
+        if !self.admit(limits) {
+            return;
+        }
+        let (compressed, declared) = sizes;
+        let cap = self.cap(limits, compressed);
+        match cap.admits(declared).and_then(|()| self.read(&cap, reader)) {
+            Ok(content) => self.keep(format, path, content),
+            Err(refusal) => self.refuse(path, refusal),
+        }
+    }
 }
 
-fn zip(data: &[u8], limits: &Limits, passwords: &[String], out: &mut Extraction) -> Result<()> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(data))
+fn zip<R: Read + Seek>(
+    source: R,
+    limits: &Limits,
+    passwords: &[String],
+    out: &mut Extraction,
+) -> Result<()> {
+    let mut archive = zip::ZipArchive::new(source)
         .map_err(|e| Error::msg(format!("not a readable zip (truncated or corrupt): {e}")))?;
     // Entries whose data overlap are how "overlapping" zip bombs multiply one compressed
     // block into many huge members.
@@ -201,73 +327,85 @@ fn zip(data: &[u8], limits: &Limits, passwords: &[String], out: &mut Extraction)
         if out.stopped {
             break;
         }
-        let (name, encrypted, is_dir, compressed) = match archive.by_index_raw(i) {
+        let (name, encrypted, is_dir, compressed, size) = match archive.by_index_raw(i) {
             Ok(raw) => {
                 // Names that are not valid in their declared encoding keep their bytes.
                 let name = raw
                     .name()
                     .map(|n| n.into_owned())
                     .unwrap_or_else(|_| stoq_plugin_abi::bytes_to_string(raw.name_raw()));
-                (name, raw.encrypted(), raw.is_dir(), raw.compressed_size())
+                let sizes = (raw.compressed_size(), raw.size());
+                (name, raw.encrypted(), raw.is_dir(), sizes.0, sizes.1)
             }
             Err(e) => {
-                out.errors.push(Error::msg(format!("entry {i}: {e}")));
+                if out.admit(limits) {
+                    out.errors.push(Error::msg(format!("entry {i}: {e}")));
+                }
                 continue;
             }
         };
         if is_dir {
             continue;
         }
+        // Every member counts, encrypted or not, opened or not.
+        if !out.admit(limits) {
+            break;
+        }
+        // The zip reader fails past the declared size, so a member declared within its cap
+        // never yields more; one declared over it is refused unread.
+        let cap = out.cap(limits, Some(compressed));
+        if let Err(refusal) = cap.admits(Some(size)) {
+            out.refuse(&name, refusal);
+            continue;
+        }
         if !encrypted {
-            match archive.by_index(i) {
-                Ok(mut file) => out.member(limits, Format::Zip, &name, Some(compressed), &mut file),
-                Err(e) => out.errors.push(Error::msg(format!("member {name}: {e}"))),
+            let read = match archive.by_index(i) {
+                Ok(mut file) => out.read(&cap, &mut file),
+                Err(e) => Err(Refusal::Failed(e.to_string())),
+            };
+            match read {
+                Ok(content) => out.keep(Format::Zip, &name, content),
+                Err(refusal) => out.refuse(&name, refusal),
             }
             continue;
         }
-        // Try each password; a wrong one fails the check or the data's checksum.
+        // Try each password; a wrong one fails the check or (rarely) yields data that fails
+        // to decompress or its checksum. Each try reads at most the cap.
+        let mut failure = None;
         let mut opened = false;
         for password in passwords {
-            let mut trial = Extraction {
-                total: out.total,
-                members: out.members,
-                ..Extraction::default()
-            };
-            match archive.by_index_decrypt(i, password.as_bytes()) {
-                Ok(mut file) => {
-                    trial.member(limits, Format::Zip, &name, Some(compressed), &mut file)
-                }
-                Err(_) => continue,
-            }
-            if trial.extracted.is_empty()
-                && trial
-                    .errors
-                    .iter()
-                    .any(|e| e.message().contains("Invalid checksum"))
-            {
+            let Ok(mut file) = archive.by_index_decrypt(i, password.as_bytes()) else {
                 continue;
+            };
+            match out.read(&cap, &mut file) {
+                Ok(content) => {
+                    out.keep(Format::Zip, &name, content);
+                    opened = true;
+                    break;
+                }
+                Err(Refusal::Failed(e)) => failure = Some(e),
+                Err(refusal @ Refusal::Limit(_)) => {
+                    out.refuse(&name, refusal);
+                    opened = true;
+                    break;
+                }
             }
-            out.extracted.append(&mut trial.extracted);
-            out.errors.append(&mut trial.errors);
-            out.members = trial.members;
-            out.total = trial.total;
-            out.stopped |= trial.stopped;
-            opened = true;
-            break;
         }
         if !opened {
-            out.members += 1;
-            out.errors.push(Error::msg(format!(
-                "member {name}: encrypted, and none of the {} passwords opened it",
-                passwords.len()
-            )));
+            let tried = passwords.len();
+            out.errors.push(Error::msg(match failure {
+                None => format!("member {name}: encrypted, and none of the {tried} passwords opened it"),
+                Some(e) => format!(
+                    "member {name}: encrypted, and none of the {tried} passwords opened it (last: {e})"
+                ),
+            }));
         }
     }
     Ok(())
 }
 
-fn tar(data: &[u8], limits: &Limits, out: &mut Extraction) -> Result<()> {
-    let mut archive = tar::Archive::new(Cursor::new(data));
+fn tar<R: Read>(source: R, limits: &Limits, out: &mut Extraction) -> Result<()> {
+    let mut archive = tar::Archive::new(source);
     let entries = archive
         .entries()
         .map_err(|e| Error::msg(format!("not a readable tar: {e}")))?;
@@ -292,45 +430,42 @@ fn tar(data: &[u8], limits: &Limits, out: &mut Extraction) -> Result<()> {
             .map(|&b| b as char)
             .collect::<String>();
         let path = String::from_utf8(entry.path_bytes().to_vec()).unwrap_or(path);
-        out.member(limits, Format::Tar, &path, None, &mut entry);
+        // A tar entry's reader ends at its declared size.
+        let declared = Some(entry.size());
+        out.member(limits, Format::Tar, &path, (None, declared), &mut entry);
     }
     Ok(())
 }
 
-fn seven_z(data: &[u8], limits: &Limits, passwords: &[String], out: &mut Extraction) -> Result<()> {
-    const MEMORY_LIMIT_KB: usize = 512 * 1024;
+/// The 7z library's limit on each header buffer and decoder dictionary, in KiB.
+const SEVEN_Z_MEMORY_LIMIT_KB: usize = 512 * 1024;
+
+fn seven_z<R: Read + Seek>(
+    mut source: R,
+    limits: &Limits,
+    passwords: &[String],
+    out: &mut Extraction,
+) -> Result<()> {
     let mut last = String::new();
     let candidates = std::iter::once(None).chain(passwords.iter().map(Some));
     for password in candidates {
         let pw = password.map_or_else(sevenz_rust2::Password::empty, |p| {
             sevenz_rust2::Password::from(p.as_str())
         });
-        let mut reader = match sevenz_rust2::ArchiveReader::new_with_memory_limit(
-            Cursor::new(data),
-            pw,
-            MEMORY_LIMIT_KB,
+        let archive = match sevenz_rust2::Archive::read_with_memory_limit(
+            &mut source,
+            &pw,
+            SEVEN_Z_MEMORY_LIMIT_KB,
         ) {
-            Ok(reader) => reader,
+            Ok(archive) => archive,
             Err(e) => {
                 last = e.to_string();
                 continue;
             }
         };
-        let mut trial = Extraction {
-            total: out.total,
-            ..Extraction::default()
-        };
-        let walked = reader.for_each_entries(|entry, read| {
-            if !entry.is_directory() {
-                let compressed = None;
-                trial.member(limits, Format::SevenZ, entry.name(), compressed, read);
-            }
-            Ok(!trial.stopped)
-        });
-        match walked {
-            Err(e) if trial.extracted.is_empty() => {
-                last = e.to_string();
-            }
+        let mut trial = Extraction::default();
+        match seven_z_blocks(&archive, &pw, &mut source, limits, &mut trial) {
+            Err(e) if trial.extracted.is_empty() => last = e,
             outcome => {
                 if let Err(e) = outcome {
                     trial
@@ -348,6 +483,141 @@ fn seven_z(data: &[u8], limits: &Limits, passwords: &[String], out: &mut Extract
     )))
 }
 
+/// Walks a 7z block by block. A member over its limit is refused unread, and the rest of its
+/// block is abandoned (reaching it would mean decompressing the refused member); a member
+/// that cannot be read ends the walk (an error, which may mean a wrong password).
+fn seven_z_blocks<R: Read + Seek>(
+    archive: &sevenz_rust2::Archive,
+    password: &sevenz_rust2::Password,
+    source: &mut R,
+    limits: &Limits,
+    out: &mut Extraction,
+) -> Result<(), String> {
+    let firsts = archive.stream_map.block_first_pack_stream_index();
+    let pack_sizes = archive.pack_sizes();
+    for block in 0..archive.blocks.len() {
+        if out.stopped {
+            break;
+        }
+        let packs = firsts.get(block).copied().unwrap_or(pack_sizes.len())
+            ..firsts.get(block + 1).copied().unwrap_or(pack_sizes.len());
+        let packed: u64 = pack_sizes.get(packs).map_or(0, |s| s.iter().sum());
+        let decoder = sevenz_rust2::BlockDecoder::new_with_memory_limit(
+            1,
+            SEVEN_Z_MEMORY_LIMIT_KB,
+            block,
+            archive,
+            password,
+            &mut *source,
+        );
+        let in_block = decoder.entries().iter().filter(|e| e.has_stream()).count();
+        let mut seen = 0;
+        let mut abandoned_at = None;
+        decoder
+            .for_each_entries(&mut |entry, reader| {
+                // Entries without data are taken after the blocks.
+                if !entry.has_stream() || entry.is_directory() {
+                    return Ok(true);
+                }
+                seen += 1;
+                if !out.admit(limits) {
+                    return Ok(false);
+                }
+                let cap = out.cap(limits, (packed > 0).then_some(packed));
+                // The library's reader ends at the declared size (`true` continues, which
+                // first decompresses what is left of this member: nothing, once read).
+                match cap
+                    .admits(Some(entry.size()))
+                    .and_then(|()| out.read(&cap, reader))
+                {
+                    Ok(content) => {
+                        out.keep(Format::SevenZ, entry.name(), content);
+                        Ok(true)
+                    }
+                    Err(refusal @ Refusal::Limit(_)) => {
+                        out.refuse(entry.name(), refusal);
+                        abandoned_at = Some(entry.name().to_owned());
+                        Ok(false)
+                    }
+                    Err(Refusal::Failed(e)) => Err(sevenz_rust2::Error::Other(
+                        format!("member {}: {e}", entry.name()).into(),
+                    )),
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        if let Some(name) = abandoned_at
+            && !out.stopped
+            && in_block > seen
+        {
+            out.errors.push(Error::msg(format!(
+                "7z: {} members after {name} in its solid block not extracted (reaching them means decompressing it)",
+                in_block - seen
+            )));
+        }
+    }
+    for entry in &archive.files {
+        if out.stopped {
+            break;
+        }
+        if !entry.has_stream() && !entry.is_directory() {
+            out.member(
+                limits,
+                Format::SevenZ,
+                entry.name(),
+                (None, Some(0)),
+                &mut std::io::empty(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Extracts `len` bytes of `format` read from `source` within `limits`.
+fn extract_from<R: Read + Seek>(
+    format: Format,
+    source: R,
+    len: u64,
+    limits: &Limits,
+    passwords: &[String],
+) -> Result<Extraction> {
+    let mut out = Extraction::default();
+    // A compressed stream is one member with no size to trust: the capped reader bounds it.
+    let sizes = (Some(len), None);
+    match format {
+        Format::Zip => zip(source, limits, passwords, &mut out)?,
+        Format::Tar => tar(source, limits, &mut out)?,
+        Format::SevenZ => seven_z(source, limits, passwords, &mut out)?,
+        Format::Gzip => {
+            let mut decoder = flate2::read::MultiGzDecoder::new(source);
+            let name = decoder
+                .header()
+                .and_then(|h| h.filename())
+                .map(stoq_plugin_abi::bytes_to_string)
+                .unwrap_or_default();
+            out.member(limits, format, &name, sizes, &mut decoder);
+        }
+        Format::Bzip2 => out.member(
+            limits,
+            format,
+            "",
+            sizes,
+            &mut bzip2::read::MultiBzDecoder::new(source),
+        ),
+        Format::Xz => out.member(
+            limits,
+            format,
+            "",
+            sizes,
+            &mut lzma_rust2::XzReader::new(source, true),
+        ),
+        Format::Zstd => match zstd::stream::read::Decoder::new(source) {
+            Ok(mut decoder) => out.member(limits, format, "", sizes, &mut decoder),
+            Err(e) => return Err(Error::msg(format!("not a readable zstd stream: {e}"))),
+        },
+    }
+    Ok(out)
+}
+
 /// Extracts `data` (of `format`) within `limits`.
 pub fn extract(
     format: Format,
@@ -355,45 +625,13 @@ pub fn extract(
     limits: &Limits,
     passwords: &[String],
 ) -> Result<Extraction> {
-    let mut out = Extraction::default();
-    let compressed = Some(data.len() as u64);
-    match format {
-        Format::Zip => zip(data, limits, passwords, &mut out)?,
-        Format::Tar => tar(data, limits, &mut out)?,
-        Format::SevenZ => seven_z(data, limits, passwords, &mut out)?,
-        Format::Gzip => {
-            let mut decoder = flate2::read::MultiGzDecoder::new(data);
-            let name = decoder
-                .header()
-                .and_then(|h| h.filename())
-                .map(stoq_plugin_abi::bytes_to_string)
-                .unwrap_or_default();
-            out.member(limits, format, &name, compressed, &mut decoder);
-        }
-        Format::Bzip2 => {
-            out.member(
-                limits,
-                format,
-                "",
-                compressed,
-                &mut bzip2::read::MultiBzDecoder::new(data),
-            );
-        }
-        Format::Xz => {
-            out.member(
-                limits,
-                format,
-                "",
-                compressed,
-                &mut lzma_rust2::XzReader::new(data, true),
-            );
-        }
-        Format::Zstd => match zstd::stream::read::Decoder::new(data) {
-            Ok(mut decoder) => out.member(limits, format, "", compressed, &mut decoder),
-            Err(e) => return Err(Error::msg(format!("not a readable zstd stream: {e}"))),
-        },
-    }
-    Ok(out)
+    extract_from(
+        format,
+        Cursor::new(data),
+        data.len() as u64,
+        limits,
+        passwords,
+    )
 }
 
 /// The decompress worker.

@@ -7,10 +7,24 @@
 //! table of a `VERSION` resource), and `resources` (type/name/language path and size of
 //! each).
 //!
-//! Each resource is extracted as a payload with its path in `extra_data.resource`, up to
-//! `max_resources` (default 1,000). A truncated or malformed PE is an error, never a panic:
-//! every table is read with the `object` crate's bounds-checked, alignment-free views (a
-//! parser that dereferences misaligned pointers on corrupt RVAs was tried and rejected).
+//! Each resource is extracted as a payload with its path in `extra_data.resource`, within two
+//! options: `max_resources` (most resources extracted, default 1,000) and
+//! `max_resource_bytes` (most bytes of resource data extracted from one PE, default 64 MiB).
+//! What either trims is said in the response's errors (`limit max_resources (..) reached`,
+//! `limit max_resource_bytes (..) reached`). Resources whose entries point at the same bytes
+//! of the file (same offset and size) are extracted once: the later ones are listed with
+//! `same_data_as` (the path of the first) and cost nothing. The resource tree is walked
+//! without copying: data is copied only for the resources extracted, so memory stays about
+//! the file's size plus `max_resource_bytes` whatever the tree holds. The walk itself is
+//! bounded too (at most 100,000 resources listed, 1,000,000 directory entries visited, names
+//! cut at 64 characters), because a small tree whose tables point at each other describes
+//! billions of paths.
+//!
+//! A truncated or malformed PE is an error, never a panic: every table is read with the
+//! `object` crate's bounds-checked, alignment-free views (a parser that dereferences
+//! misaligned pointers on corrupt RVAs was tried and rejected).
+
+use std::collections::HashMap;
 
 use md5::{Digest, Md5};
 use object::LittleEndian as LE;
@@ -22,9 +36,27 @@ use object::read::pe::{
 use stoq_plugin_abi::prelude::*;
 use stoq_plugin_abi::serde_json::{Map, Value};
 
+/// What `peinfo` extracts at most from one PE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most resources extracted (`max_resources`).
+    pub max_resources: usize,
+    /// Most bytes of resource data extracted, all resources together (`max_resource_bytes`).
+    pub max_resource_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_resources: 1000,
+            max_resource_bytes: 64 << 20,
+        }
+    }
+}
+
 /// The PE inspector.
 pub struct PeInfo {
-    max_resources: usize,
+    limits: Limits,
 }
 
 impl Plugin for PeInfo {
@@ -33,14 +65,27 @@ impl Plugin for PeInfo {
         .description(
             "PE headers, imports, exports, sections, imphash, version info; resources extracted",
         )
-        .default_options("max_resources = 1000");
+        .default_options("max_resources = 1000\nmax_resource_bytes = 67108864");
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
-        let max = config.get_int("max_resources")?.unwrap_or(1000);
+        let defaults = Limits::default();
+        let max = config
+            .get_int("max_resources")?
+            .unwrap_or(defaults.max_resources as i64);
+        let bytes = config
+            .get_int("max_resource_bytes")?
+            .unwrap_or(defaults.max_resource_bytes as i64);
         Ok(Self {
-            max_resources: usize::try_from(max).map_err(|_| {
-                Error::msg(format!("option `max_resources` must be >= 0, got {max}"))
-            })?,
+            limits: Limits {
+                max_resources: usize::try_from(max).map_err(|_| {
+                    Error::msg(format!("option `max_resources` must be >= 0, got {max}"))
+                })?,
+                max_resource_bytes: u64::try_from(bytes).map_err(|_| {
+                    Error::msg(format!(
+                        "option `max_resource_bytes` must be >= 0, got {bytes}"
+                    ))
+                })?,
+            },
         })
     }
 }
@@ -143,57 +188,173 @@ fn type_name(id: u16) -> String {
     }
 }
 
+/// One resource found in the tree: its path, where its data lies in the file, and the data
+/// (borrowed from the file, not copied).
+struct Found<'data> {
+    path: String,
+    offset: u32,
+    bytes: &'data [u8],
+}
+
 /// What `inspect` reads out of the resource tree.
 struct Walk<'a, 'data> {
     file: &'data [u8],
     sections: &'a SectionTable<'data>,
     directory: ResourceDirectory<'data>,
-    out: Vec<(String, Vec<u8>)>,
+    found: Vec<Found<'data>>,
+    /// Directory entries visited (tables, data and broken ones alike).
+    visited: usize,
+    /// The walk ended early at one of the `MAX_*` bounds.
+    cut: Option<String>,
     errors: Vec<Error>,
+    /// Broken entries met (only the first [`MAX_ENTRY_ERRORS`] are listed).
+    broken: usize,
 }
 
-impl Walk<'_, '_> {
-    /// Walks the tree (type / name / language), depth-limited against loops.
+impl<'data> Walk<'_, 'data> {
+    fn broken_entry(&mut self, message: String) {
+        self.broken += 1;
+        if self.broken <= MAX_ENTRY_ERRORS {
+            self.errors.push(Error::msg(message));
+        }
+    }
+
+    /// A resource name, cut at [`MAX_NAME_UNITS`] UTF-16 units.
+    fn name(&self, name: object::read::pe::ResourceName) -> String {
+        let Ok(units) = name.data(self.directory) else {
+            return "?".into();
+        };
+        let mut out: String =
+            char::decode_utf16(units.iter().take(MAX_NAME_UNITS).map(|u| u.get(LE)))
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect();
+        if units.len() > MAX_NAME_UNITS {
+            out.push('…');
+        }
+        out
+    }
+
+    /// Walks the tree (type / name / language), depth-limited against loops and bounded in
+    /// entries visited and resources found (tables may point at each other).
     fn table(&mut self, table: &ResourceDirectoryTable<'_>, path: &mut Vec<String>) {
         if path.len() >= 3 {
             return;
         }
         for entry in table.entries {
-            if self.out.len() >= MAX_RESOURCES_WALKED {
+            if self.cut.is_some() {
                 return;
             }
+            if self.found.len() >= MAX_RESOURCES_WALKED {
+                self.cut = Some(format!("more than {MAX_RESOURCES_WALKED} resources"));
+                return;
+            }
+            if self.visited >= MAX_ENTRIES_VISITED {
+                self.cut = Some(format!("more than {MAX_ENTRIES_VISITED} directory entries"));
+                return;
+            }
+            self.visited += 1;
             let name = match entry.name_or_id() {
                 ResourceNameOrId::Id(id) if path.is_empty() => type_name(id),
                 ResourceNameOrId::Id(id) => id.to_string(),
-                ResourceNameOrId::Name(name) => name
-                    .to_string_lossy(self.directory)
-                    .unwrap_or_else(|_| "?".into()),
+                ResourceNameOrId::Name(name) => self.name(name),
             };
             path.push(name);
             match entry.data(self.directory) {
                 Ok(ResourceDirectoryEntryData::Table(sub)) => self.table(&sub, path),
                 Ok(ResourceDirectoryEntryData::Data(data)) => {
                     let rva = data.offset_to_data.get(LE);
-                    let size = data.size.get(LE) as usize;
-                    match self
+                    let size = data.size.get(LE);
+                    let place = self
                         .sections
-                        .pe_data_at(self.file, rva)
-                        .and_then(|d| d.get(..size))
-                    {
-                        Some(bytes) => self.out.push((path.join("/"), bytes.to_vec())),
-                        None => self.errors.push(Error::msg(format!(
+                        .pe_file_range_at(rva)
+                        .filter(|&(_, available)| size <= available)
+                        .and_then(|(offset, _)| {
+                            let start = offset as usize;
+                            Some((
+                                offset,
+                                self.file.get(start..start.checked_add(size as usize)?)?,
+                            ))
+                        });
+                    match place {
+                        Some((offset, bytes)) => self.found.push(Found {
+                            path: path.join("/"),
+                            offset,
+                            bytes,
+                        }),
+                        None => self.broken_entry(format!(
                             "resource {}: its {size} bytes at RVA 0x{rva:x} lie outside the file",
                             path.join("/")
-                        ))),
+                        )),
                     }
                 }
-                Err(e) => self
-                    .errors
-                    .push(Error::msg(format!("resource {}: {e}", path.join("/")))),
+                Err(e) => self.broken_entry(format!("resource {}: {e}", path.join("/"))),
             }
             path.pop();
         }
     }
+
+    /// The problems met, the bounds reached included.
+    fn finish(mut self) -> (Vec<Found<'data>>, Vec<Error>) {
+        if self.broken > MAX_ENTRY_ERRORS {
+            self.errors.push(Error::msg(format!(
+                "resource directory: {} more broken entries not listed",
+                self.broken - MAX_ENTRY_ERRORS
+            )));
+        }
+        if let Some(cut) = self.cut {
+            self.errors.push(Error::msg(format!(
+                "resource directory: {cut}; the rest is not walked"
+            )));
+        }
+        (self.found, self.errors)
+    }
+}
+
+/// Chooses the resources to extract within `limits` and copies only their data. A block of
+/// the file (offset, size) is extracted once, whatever number of entries point at it.
+/// Returns the listing for the results, the extracted resources, and what the limits trimmed.
+fn choose(found: &[Found<'_>], limits: &Limits) -> (Vec<Value>, Resources, Vec<Error>) {
+    let mut listing = Vec::with_capacity(found.len());
+    let mut extracted = Vec::new();
+    let mut first_of: HashMap<(u32, usize), usize> = HashMap::new();
+    let mut bytes = 0u64;
+    let (mut over_count, mut over_bytes, mut over_bytes_size) = (0usize, 0usize, 0u64);
+    for (i, resource) in found.iter().enumerate() {
+        let size = resource.bytes.len();
+        let mut entry = json!({"path": resource.path, "size": size});
+        match first_of.entry((resource.offset, size)) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                entry["same_data_as"] = json!(found[*first.get()].path);
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(i);
+                if extracted.len() >= limits.max_resources {
+                    over_count += 1;
+                } else if bytes.saturating_add(size as u64) > limits.max_resource_bytes {
+                    over_bytes += 1;
+                    over_bytes_size += size as u64;
+                } else {
+                    bytes += size as u64;
+                    extracted.push((resource.path.clone(), resource.bytes.to_vec()));
+                }
+            }
+        }
+        listing.push(entry);
+    }
+    let mut errors = Vec::new();
+    if over_count > 0 {
+        errors.push(Error::msg(format!(
+            "limit max_resources ({}) reached: {over_count} resources not extracted",
+            limits.max_resources
+        )));
+    }
+    if over_bytes > 0 {
+        errors.push(Error::msg(format!(
+            "limit max_resource_bytes ({}) reached: {over_bytes} resources ({over_bytes_size} bytes) not extracted",
+            limits.max_resource_bytes
+        )));
+    }
+    (listing, extracted, errors)
 }
 
 /// One node of a `VS_VERSIONINFO` tree: its key, its value bytes and its children.
@@ -300,17 +461,32 @@ pub fn version_info(data: &[u8]) -> Option<Map<String, Value>> {
     Some(out)
 }
 
-/// Resources walked at most (the `max_resources` option trims what is extracted).
+/// Resources listed at most (the `max_resources` option trims what is extracted).
 const MAX_RESOURCES_WALKED: usize = 100_000;
 
-/// What [`inspect`] finds: the results, the resources (path, bytes), and problems met on the way.
-pub type Inspection = (Value, Vec<(String, Vec<u8>)>, Vec<Error>);
+/// Resource directory entries visited at most: tables that point at each other describe far
+/// more paths than the file has bytes.
+const MAX_ENTRIES_VISITED: usize = 1_000_000;
+
+/// Broken resource entries listed one by one at most (the rest are counted).
+const MAX_ENTRY_ERRORS: usize = 100;
+
+/// Longest resource name kept, in UTF-16 units (a name may be 65,535 units, and many entries
+/// may share it).
+const MAX_NAME_UNITS: usize = 64;
+
+/// What [`inspect`] finds: the results, the resources to extract (path, bytes), and problems
+/// met on the way (limits reached included).
+pub type Inspection = (Value, Resources, Vec<Error>);
+
+/// Resources to extract: path and bytes.
+pub type Resources = Vec<(String, Vec<u8>)>;
 
 fn text(bytes: &[u8]) -> String {
     stoq_plugin_abi::bytes_to_string(bytes)
 }
 
-fn inspect_as<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Inspection> {
+fn inspect_as<Pe: ImageNtHeaders>(data: &[u8], limits: &Limits) -> Result<Inspection> {
     let file =
         PeFile::<Pe>::parse(data).map_err(|e| Error::msg(format!("not a valid PE file: {e}")))?;
     let headers = file.nt_headers();
@@ -401,7 +577,7 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Inspection> {
         Err(e) => errors.push(Error::msg(format!("export table: {e}"))),
     }
 
-    let mut resources = Vec::new();
+    let mut found = Vec::new();
     match file.data_directories().resource_directory(data, &sections) {
         Ok(Some(directory)) => match directory.root() {
             Ok(root) => {
@@ -409,12 +585,16 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Inspection> {
                     file: data,
                     sections: &sections,
                     directory,
-                    out: Vec::new(),
+                    found: Vec::new(),
+                    visited: 0,
+                    cut: None,
                     errors: Vec::new(),
+                    broken: 0,
                 };
                 walk.table(&root, &mut Vec::new());
-                resources = walk.out;
-                errors.extend(walk.errors);
+                let (walked, walk_errors) = walk.finish();
+                found = walked;
+                errors.extend(walk_errors);
             }
             Err(e) => errors.push(Error::msg(format!("resource directory: {e}"))),
         },
@@ -422,10 +602,12 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Inspection> {
         Err(e) => errors.push(Error::msg(format!("resource directory: {e}"))),
     }
 
-    let version = resources
+    let version = found
         .iter()
-        .find(|(path, _)| path.starts_with("VERSION/"))
-        .and_then(|(_, bytes)| version_info(bytes));
+        .find(|r| r.path.starts_with("VERSION/"))
+        .and_then(|r| version_info(r.bytes));
+    let (listing, resources, trimmed) = choose(&found, limits);
+    errors.extend(trimmed);
     let signed = file
         .data_directory(pe::IMAGE_DIRECTORY_ENTRY_SECURITY)
         .is_some_and(|d| d.size.get(LE) > 0 && d.virtual_address.get(LE) > 0);
@@ -446,16 +628,23 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Inspection> {
         "exports": exports,
         "version_info": version,
         "signed": signed,
-        "resources": resources.iter().map(|(path, bytes)| json!({"path": path, "size": bytes.len()})).collect::<Vec<_>>(),
+        "resources": listing,
     });
     Ok((results, resources, errors))
 }
 
-/// Inspects `data`: results, resources (path, bytes) and problems found on the way.
+/// Inspects `data` within the default [`Limits`]: results, resources (path, bytes) and
+/// problems found on the way.
 pub fn inspect(data: &[u8]) -> Result<Inspection> {
+    inspect_with(data, &Limits::default())
+}
+
+/// Inspects `data`: results, the resources to extract within `limits` (path, bytes), and
+/// problems found on the way, what the limits trimmed included.
+pub fn inspect_with(data: &[u8], limits: &Limits) -> Result<Inspection> {
     match object::read::pe::optional_header_magic(data) {
-        Ok(pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC) => inspect_as::<pe::ImageNtHeaders32>(data),
-        Ok(pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC) => inspect_as::<pe::ImageNtHeaders64>(data),
+        Ok(pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC) => inspect_as::<pe::ImageNtHeaders32>(data, limits),
+        Ok(pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC) => inspect_as::<pe::ImageNtHeaders64>(data, limits),
         Ok(other) => Err(Error::msg(format!(
             "not a valid PE file: unknown optional header magic 0x{other:x}"
         ))),
@@ -469,25 +658,11 @@ impl Worker for PeInfo {
         payload: &Payload<'_>,
         _request: &Request<'_>,
     ) -> Result<Option<WorkerResponse>> {
-        let (results, resources, mut errors) = inspect(payload.content())?;
-        let total = resources.len();
-        let extracted = resources
-            .into_iter()
-            .take(self.max_resources)
-            .map(|(path, bytes)| {
-                ExtractedPayload::with_meta(
-                    bytes,
-                    PayloadMeta::default().with_extra("resource", path),
-                )
-            });
+        let (results, resources, errors) = inspect_with(payload.content(), &self.limits)?;
+        let extracted = resources.into_iter().map(|(path, bytes)| {
+            ExtractedPayload::with_meta(bytes, PayloadMeta::default().with_extra("resource", path))
+        });
         let mut response = WorkerResponse::new(results).with_extracted(extracted);
-        if total > self.max_resources {
-            errors.push(Error::msg(format!(
-                "limit max_resources ({}) reached: {} resources not extracted",
-                self.max_resources,
-                total - self.max_resources
-            )));
-        }
         response.errors = errors;
         Ok(Some(response))
     }
