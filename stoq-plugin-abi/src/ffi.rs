@@ -159,6 +159,9 @@ pub const CONTEXT_PLUGINS_RUN: &str = "plugins_run";
 /// A summary of every payload in the request: an array of
 /// `{"payload_id", "depth", "plugins_run": [..], "payload_meta"}`.
 pub const CONTEXT_REQUEST_PAYLOADS: &str = "request_payloads";
+/// The request's limits as they stand now (ABI 1.1): `{"max_payload_size",
+/// "extracted_bytes_left", "extracted_payloads_left"}`, numbers of bytes or payloads.
+pub const CONTEXT_LIMITS: &str = "limits";
 
 /// What a worker's `scan` returns.
 #[repr(C)]

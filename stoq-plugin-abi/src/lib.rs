@@ -91,7 +91,7 @@ pub mod provider;
 pub mod types;
 
 pub use config::{OptionError, PluginConfig};
-pub use payload::{Payload, PayloadSummary, Request};
+pub use payload::{HostLimits, Payload, PayloadSummary, Request};
 pub use plugin::{
     Archiver, Connector, Decorator, Dispatcher, Plugin, PluginInfo, Provider, Sink, Worker,
 };
@@ -116,9 +116,9 @@ pub use tracing;
 pub mod prelude {
     pub use crate::{
         Archiver, ArchiverResponse, Connector, Decorator, DecoratorResponse, Dispatcher,
-        DispatcherResponse, Error, ExtractedPayload, IngestItem, ItemOutcome, ItemStatus, Payload,
-        PayloadMeta, Plugin, PluginConfig, PluginInfo, Provider, Request, RequestMeta, Result,
-        Sink, Worker, WorkerResponse,
+        DispatcherResponse, Error, ExtractedPayload, HostLimits, IngestItem, ItemOutcome,
+        ItemStatus, Payload, PayloadMeta, Plugin, PluginConfig, PluginInfo, Provider, Request,
+        RequestMeta, Result, Sink, Worker, WorkerResponse,
     };
     pub use serde_json::json;
 }

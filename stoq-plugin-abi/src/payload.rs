@@ -135,6 +135,44 @@ pub struct PayloadSummary {
     pub payload_meta: PayloadMeta,
 }
 
+/// The host's limits for one request, as seen by a plugin ([`Request::limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct HostLimits {
+    /// The largest payload the host keeps, in bytes.
+    pub max_payload_size: u64,
+    /// Bytes of extracted payloads the request may still add.
+    pub extracted_bytes_left: u64,
+    /// Extracted payloads the request may still add.
+    pub extracted_payloads_left: u64,
+}
+
+impl Default for HostLimits {
+    fn default() -> Self {
+        Self {
+            max_payload_size: u64::MAX,
+            extracted_bytes_left: u64::MAX,
+            extracted_payloads_left: u64::MAX,
+        }
+    }
+}
+
+impl HostLimits {
+    /// Limits with these values (for hosts and for plugins' own tests).
+    pub fn new(
+        max_payload_size: u64,
+        extracted_bytes_left: u64,
+        extracted_payloads_left: u64,
+    ) -> Self {
+        Self {
+            max_payload_size,
+            extracted_bytes_left,
+            extracted_payloads_left,
+        }
+    }
+}
+
 /// The request a payload belongs to (stoQ's `Request`), as far as a plugin may see it.
 pub struct Request<'a> {
     context: &'a dyn Context,
@@ -158,6 +196,14 @@ impl<'a> Request<'a> {
     pub fn meta(&self) -> &RequestMeta {
         self.meta
             .get_or_init(|| fetch(self.context, ffi::CONTEXT_REQUEST_META).unwrap_or_default())
+    }
+
+    /// The request's limits as they stand now. An extracting plugin should stop producing
+    /// (decompressing, copying) once a payload would exceed `max_payload_size` or the request
+    /// has no bytes left: the host would drop the excess anyway, after it was held. A host
+    /// older than ABI 1.1 does not say; then every limit is `u64::MAX`.
+    pub fn limits(&self) -> HostLimits {
+        fetch(self.context, ffi::CONTEXT_LIMITS).unwrap_or_default()
     }
 
     /// Every payload in the request so far, with the workers that ran on each (what a

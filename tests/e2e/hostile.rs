@@ -363,3 +363,62 @@ fn a_dispatcher_past_its_timeout_is_named() {
         "{response:#}"
     );
 }
+
+/// `n` gzip members of 64 MiB of zeros each, concatenated (one gzip stream to a reader).
+fn gzip_of_zeros(members: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        encoder.write_all(&zeros).expect("compress");
+    }
+    let member = encoder.finish().expect("gzip");
+    member.repeat(members)
+}
+
+#[test]
+fn extraction_stops_at_the_hosts_payload_limit_even_when_the_plugins_allow_more() {
+    // 2 GiB of zeros in a 2 MiB gzip, decompress's own limits raised to 10 GiB: under a 1 GiB
+    // address space the scan must still succeed, because decompress stops at the host's
+    // 16 MiB payload limit instead of holding 2 GiB for the host to drop.
+    let dir = tempfile::tempdir().expect("dir");
+    let bomb = dir.path().join("zeros.gz");
+    std::fs::write(&bomb, gzip_of_zeros(32)).expect("write");
+    let plugins = plugin_dir(&[
+        &bundled_plugin("stoq_plugin_decompress"),
+        &bundled_plugin("stoq_plugin_hash"),
+    ]);
+    let mut cmd = stoq_limited(
+        1 << 30,
+        &[
+            "scan",
+            bomb.to_str().expect("path"),
+            "-s",
+            "decompress",
+            "-a",
+            "hash",
+        ],
+    );
+    cmd.args(["--plugin-dir", plugins.path().to_str().expect("path")])
+        .args(["--max-payload-size", "16M", "--plugin-opts"])
+        .args([
+            "decompress:max_member_size=10737418240",
+            "decompress:max_total_size=10737418240",
+        ])
+        .args(["decompress:max_ratio=100000000"]);
+    let output = output_within(cmd, LIMIT, "a scan of a gzip bomb");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let response: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let errors = errors(&response);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("the host's max_payload_size (16777216)")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        response["results"].as_array().map(Vec::len),
+        Some(1),
+        "nothing kept"
+    );
+}

@@ -45,6 +45,12 @@ pub struct Limits {
     pub max_members: usize,
     /// Largest uncompressed/compressed ratio of one member.
     pub max_ratio: u64,
+    /// The name errors give `max_member_size` (the host's `max_payload_size` when that is
+    /// what capped it).
+    pub member_limit: &'static str,
+    /// The name errors give `max_total_size` (the host's `max_extracted_bytes` when that is
+    /// what capped it).
+    pub total_limit: &'static str,
 }
 
 impl Default for Limits {
@@ -54,6 +60,8 @@ impl Default for Limits {
             max_total_size: 1 << 30,
             max_members: 10_000,
             max_ratio: 1_000,
+            member_limit: "max_member_size",
+            total_limit: "max_total_size",
         }
     }
 }
@@ -70,6 +78,19 @@ impl Limits {
                 .map_or(self.max_total_size, |m| m.min(self.max_total_size)),
             ..self.clone()
         }
+    }
+
+    /// These limits lowered to the host's: no member larger than the largest payload the
+    /// host keeps, no more bytes than the request has left.
+    pub fn within(&self, host: &HostLimits) -> Limits {
+        let mut limits = self.capped(Some(host.max_payload_size), Some(host.extracted_bytes_left));
+        if host.max_payload_size < self.max_member_size {
+            limits.member_limit = "the host's max_payload_size";
+        }
+        if host.extracted_bytes_left < self.max_total_size {
+            limits.total_limit = "the host's max_extracted_bytes (what the request has left)";
+        }
+        limits
     }
 }
 
@@ -209,7 +230,7 @@ impl Extraction {
         if left < member {
             Cap {
                 bytes: left,
-                limit: "max_total_size",
+                limit: limits.total_limit,
                 value: limits.max_total_size,
                 whole_archive: true,
             }
@@ -223,7 +244,7 @@ impl Extraction {
         } else {
             Cap {
                 bytes: limits.max_member_size,
-                limit: "max_member_size",
+                limit: limits.member_limit,
                 value: limits.max_member_size,
                 whole_archive: false,
             }
@@ -666,6 +687,7 @@ impl Plugin for Decompress {
                 max_total_size: positive(config, "max_total_size", defaults.max_total_size)?,
                 max_members: positive(config, "max_members", defaults.max_members as u64)? as usize,
                 max_ratio: positive(config, "max_ratio", defaults.max_ratio)?,
+                ..defaults
             },
             passwords: config
                 .get_list("passwords")?
@@ -675,16 +697,14 @@ impl Plugin for Decompress {
 }
 
 impl Worker for Decompress {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    fn scan(&self, payload: &Payload<'_>, request: &Request<'_>) -> Result<Option<WorkerResponse>> {
         let data = payload.content();
         let format = Format::detect(data).ok_or_else(|| {
             Error::msg("not an archive this plugin handles (zip, gzip, bzip2, xz, zstd, tar, 7z)")
         })?;
-        let extraction = extract(format, data, &self.limits, &self.passwords)?;
+        // Nothing is decompressed that the host would drop after holding it.
+        let limits = self.limits.within(&request.limits());
+        let extraction = extract(format, data, &limits, &self.passwords)?;
         let mut response = WorkerResponse::new(json!({
             "format": format.name(),
             "members": extraction.members,

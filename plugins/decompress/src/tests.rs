@@ -551,6 +551,7 @@ fn limits_can_be_capped_by_the_host() {
         max_total_size: 1000,
         max_members: 7,
         max_ratio: 3,
+        ..Limits::default()
     };
     assert_eq!(limits.capped(None, None), limits);
     assert_eq!(limits.capped(Some(u64::MAX), Some(u64::MAX)), limits);
@@ -565,6 +566,13 @@ fn limits_can_be_capped_by_the_host() {
     );
     assert_eq!(limits.capped(Some(500), None).max_member_size, 100);
     assert_eq!(limits.capped(None, Some(20)).max_total_size, 20);
+
+    // The host's limits, and errors that name them when they are what capped a member.
+    let host = HostLimits::new(10, 50, 1000);
+    let within = limits.within(&host);
+    assert_eq!((within.max_member_size, within.max_total_size), (10, 50));
+    assert_eq!(within.member_limit, "the host's max_payload_size");
+    assert_eq!(limits.within(&HostLimits::default()), limits);
 
     // The capped limits are the ones extraction honours.
     let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);

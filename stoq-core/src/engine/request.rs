@@ -1427,6 +1427,14 @@ impl QueryContext for PayloadContext<'_> {
             ffi::CONTEXT_DISPATCH_META => Value::Object(payload.dispatch_meta.clone()),
             ffi::CONTEXT_WORKER_RESULTS => Value::Object(payload.results.workers.clone()),
             ffi::CONTEXT_PLUGINS_RUN => json!(payload.results.plugins_run.workers),
+            ffi::CONTEXT_LIMITS => {
+                let limits = &self.request.shared.settings.limits;
+                json!({
+                    "max_payload_size": limits.max_payload_size,
+                    "extracted_bytes_left": limits.max_extracted_bytes.saturating_sub(state.extracted_bytes),
+                    "extracted_payloads_left": limits.max_extracted_payloads.saturating_sub(state.extracted_count),
+                })
+            }
             ffi::CONTEXT_REQUEST_PAYLOADS => Value::Array(
                 state
                     .payloads
