@@ -21,7 +21,9 @@
 //! smallest limit that applies to it (`max_member_size`, `max_ratio` times its compressed
 //! size when known, what is left of `max_total_size`); the rest is never decompressed. For
 //! gzip, bzip2, xz and zstd (no trusted size) that reader is the bound. Each password tried
-//! on an encrypted zip member may read up to that bound again.
+//! on an encrypted zip member may read up to that bound again. `max_total_size` counts every
+//! byte decompressed from the archive, kept or refused, so one archive never costs more than
+//! that much decompression (1 GiB by default), whatever its members claim.
 //!
 //! 7z: in a solid block, reaching a member means decompressing every member before it, so
 //! once a member of a block is refused (over a limit) the rest of that block is not
@@ -225,7 +227,8 @@ impl Extraction {
     /// The cap of the next member; `compressed` is its compressed size when known.
     fn cap(&self, limits: &Limits, compressed: Option<u64>) -> Cap {
         let by_ratio = compressed.map_or(u64::MAX, |c| c.max(1).saturating_mul(limits.max_ratio));
-        let left = limits.max_total_size.saturating_sub(self.total);
+        // Work, not only what was kept: refused members' bytes count too.
+        let left = limits.max_total_size.saturating_sub(self.bytes_read.max(self.total));
         let member = limits.max_member_size.min(by_ratio);
         if left < member {
             Cap {

@@ -7,6 +7,8 @@
 
 mod elf;
 pub mod mapped;
+#[cfg(unix)]
+pub mod rlimit;
 pub mod running;
 
 use std::fmt;
