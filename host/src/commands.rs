@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -11,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::json;
-use stoq_core::{Content, Delivery, Engine, Limits, PayloadMeta, RequestMeta, Settings};
+use stoq_core::{Content, Delivery, Engine, Limits, Loader, PayloadMeta, RequestMeta, Settings};
 use stoq_plugin_abi::bytes_to_string;
 
 use crate::cli::{Format, ListArgs, ScanArgs, ScanSettings};
@@ -194,21 +195,10 @@ fn scan_dir(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let limit = engine.settings().limits.max_payload_size;
-    let inputs = files.iter().filter_map(|path| {
-        let content = match input::read_file(path, limit, false) {
-            Ok(content) => content,
-            Err(e) => {
-                progress.suspend(|| match e {
-                    InputError::Special(_) => {
-                        tracing::error!(path = %path.display(), "skipped: {e}");
-                    }
-                    _ => tracing::error!(path = %path.display(), "cannot read file: {e}"),
-                });
-                not_scanned += 1;
-                progress.inc(1);
-                return None;
-            }
-        };
+    let skipped = Arc::new(AtomicUsize::new(0));
+    // Files are read by the pool thread that starts their request: reading runs on every
+    // core, and only running requests hold their bytes.
+    let inputs = files.iter().map(|path| {
         let mut meta = PayloadMeta::default();
         if let Some(name) = path.file_name() {
             meta.extra_data.insert(
@@ -221,7 +211,22 @@ fn scan_dir(
             "path".into(),
             bytes_to_string(relative.as_os_str().as_encoded_bytes()).into(),
         );
-        Some((content, meta, request_meta.clone()))
+        let (path, progress, skipped) = (path.clone(), progress.clone(), Arc::clone(&skipped));
+        let loader = Loader::new(move || match input::read_file(&path, limit, false) {
+            Ok(content) => Some(content),
+            Err(e) => {
+                progress.suspend(|| match e {
+                    InputError::Special(_) => {
+                        tracing::error!(path = %path.display(), "skipped: {e}");
+                    }
+                    _ => tracing::error!(path = %path.display(), "cannot read file: {e}"),
+                });
+                skipped.fetch_add(1, Ordering::Relaxed);
+                progress.inc(1);
+                None
+            }
+        });
+        (Content::Load(loader), meta, request_meta.clone())
     });
     let mut written = Ok(());
     // Responses are flushed after each batch, so a run stopped half-way keeps everything
@@ -242,6 +247,7 @@ fn scan_dir(
     });
     written?;
     progress.finish_and_clear();
+    not_scanned += skipped.load(Ordering::Relaxed);
     Ok(not_scanned)
 }
 

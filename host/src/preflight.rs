@@ -5,9 +5,11 @@
 //! hostile one can do anything in its constructors. The child (`stoq probe-plugin FILE`) takes
 //! that risk instead; a library that kills or hangs it is reported and never opened here.
 //!
-//! Verdicts are cached by file identity (path, size, modification and change times, inode) in
+//! The probe also reads the library's manifest (or why it fails to load). Verdicts and
+//! manifests are cached by file identity (path, size, modification and change times, inode) in
 //! `$STOQ_CACHE_DIR`, `$XDG_CACHE_HOME/stoq` or `~/.cache/stoq`, so each library file is probed
-//! once, not on every run.
+//! once, not on every run, and a run opens in-process only the libraries of the plugins it
+//! uses (the registry opens a known library on first use).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -16,11 +18,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use stoq_core::Preflight;
+use stoq_core::{Preflight, Verdict};
+use stoq_plugin_abi::host::Manifest;
 
 /// How many probe processes run at once.
 const PARALLEL: usize = 8;
-const CACHE_FILE: &str = "plugin-probes.json";
+const CACHE_FILE: &str = "plugin-probes-v2.json";
 
 /// Probes library files in child processes of this executable.
 pub struct ProcessPreflight {
@@ -29,7 +32,7 @@ pub struct ProcessPreflight {
     timeout: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Identity {
     len: u64,
     modified_ns: i128,
@@ -42,6 +45,28 @@ struct Entry {
     identity: Identity,
     /// `None`: safe to open; `Some(reason)`: not.
     rejected: Option<String>,
+    /// What the probe read, when it opened the library.
+    #[serde(default)]
+    found: Option<Found>,
+}
+
+/// What a probe that survived saw.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Found {
+    Manifest(Box<Manifest>),
+    LoadError(String),
+}
+
+impl Entry {
+    fn verdict(&self) -> Verdict {
+        match (&self.rejected, &self.found) {
+            (Some(reason), _) => Verdict::Rejected(reason.clone()),
+            (None, Some(Found::Manifest(m))) => Verdict::Known(m.clone()),
+            (None, Some(Found::LoadError(reason))) => Verdict::Fails(reason.clone()),
+            (None, None) => Verdict::Open,
+        }
+    }
 }
 
 fn identity(path: &Path) -> Option<Identity> {
@@ -128,15 +153,20 @@ impl ProcessPreflight {
             .spawn()
     }
 
-    /// Waits for one probe; `None` means the library may be opened.
-    fn verdict(&self, child: std::io::Result<Child>, started: Instant) -> Option<String> {
+    /// Waits for one probe: why the library must not be opened (or `None`), and what the
+    /// probe read.
+    fn verdict(
+        &self,
+        child: std::io::Result<Child>,
+        started: Instant,
+    ) -> (Option<String>, Option<Found>) {
         use std::os::unix::process::ExitStatusExt;
         let mut child = match child {
             Ok(child) => child,
             // Not the library's fault: fall back to opening it directly.
             Err(e) => {
                 tracing::warn!("cannot start a plugin probe process: {e}");
-                return None;
+                return (None, None);
             }
         };
         loop {
@@ -150,8 +180,10 @@ impl ProcessPreflight {
                     if let Some(mut err) = child.stderr.take() {
                         let _ = err.read_to_string(&mut stderr);
                     }
-                    if status.success() && said == PASSED {
-                        return None;
+                    if status.success()
+                        && let Some(found) = said.strip_prefix(PASSED)
+                    {
+                        return (None, serde_json::from_str(found).ok());
                     }
                     let how = match status.signal() {
                         Some(signal) => format!("was killed by signal {signal}"),
@@ -163,22 +195,24 @@ impl ProcessPreflight {
                     } else {
                         format!(": {}", detail.trim())
                     };
-                    return Some(format!(
+                    let reason = format!(
                         "a probe process that opened the library {how}{detail}; the library is corrupt, not built for this platform, or hostile"
-                    ));
+                    );
+                    return (Some(reason), None);
                 }
                 Ok(None) if started.elapsed() > self.timeout => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Some(format!(
+                    let reason = format!(
                         "opening the library did not finish within {} ms in a probe process (its initialisers hang)",
                         self.timeout.as_millis()
-                    ));
+                    );
+                    return (Some(reason), None);
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(1)),
                 Err(e) => {
                     tracing::warn!("cannot wait for a plugin probe process: {e}");
-                    return None;
+                    return (None, None);
                 }
             }
         }
@@ -186,16 +220,16 @@ impl ProcessPreflight {
 }
 
 impl Preflight for ProcessPreflight {
-    fn check(&self, paths: &[PathBuf]) -> Vec<Result<(), String>> {
+    fn check(&self, paths: &[PathBuf]) -> Vec<Verdict> {
         let mut cache = self.read_cache();
-        let mut verdicts: Vec<Option<Result<(), String>>> = vec![None; paths.len()];
+        let mut verdicts: Vec<Option<Verdict>> = vec![None; paths.len()];
         let mut pending = Vec::new();
         for (i, path) in paths.iter().enumerate() {
             let key = path.canonicalize().unwrap_or_else(|_| path.clone());
             let id = identity(&key);
             match (cache.get(&key), &id) {
                 (Some(entry), Some(id)) if entry.identity == *id => {
-                    verdicts[i] = Some(entry.rejected.clone().map_or(Ok(()), Err));
+                    verdicts[i] = Some(entry.verdict());
                 }
                 _ => pending.push((i, key, id)),
             }
@@ -205,36 +239,49 @@ impl Preflight for ProcessPreflight {
             let started = Instant::now();
             let children: Vec<_> = batch.iter().map(|(_, key, _)| self.spawn(key)).collect();
             for ((i, key, id), child) in batch.iter().zip(children) {
-                let rejected = self.verdict(child, started);
+                let (rejected, found) = self.verdict(child, started);
                 tracing::debug!(path = %key.display(), ?rejected, "plugin probed");
-                if let Some(id) = id.as_ref().filter(|id| settled(id)) {
-                    cache.insert(
-                        key.clone(),
-                        Entry {
-                            identity: id.clone(),
-                            rejected: rejected.clone(),
-                        },
-                    );
+                let entry = Entry {
+                    identity: id.clone().unwrap_or_default(),
+                    rejected,
+                    found,
+                };
+                // Probed this run: a rejection applies; otherwise the library is opened here
+                // now (a file that just changed may change again before its first use, and
+                // a load error gets its full report).
+                verdicts[*i] = Some(match entry.verdict() {
+                    Verdict::Known(_) | Verdict::Fails(_) => Verdict::Open,
+                    other => other,
+                });
+                if id.as_ref().is_some_and(settled) {
+                    cache.insert(key.clone(), entry);
                 }
-                verdicts[*i] = Some(rejected.map_or(Ok(()), Err));
             }
         }
         if probed {
             self.write_cache(cache);
         }
-        verdicts.into_iter().map(|v| v.unwrap_or(Ok(()))).collect()
+        verdicts
+            .into_iter()
+            .map(|v| v.unwrap_or(Verdict::Open))
+            .collect()
     }
 }
 
 /// What a probe prints when it opened the library and survived.
 const PASSED: &str = "stoq-probe-passed\n";
 
-/// `stoq probe-plugin FILE`: open the library the way `stoq` does and say so. A load error is
-/// fine (the host reports it without danger); only crashing, hanging or exiting early is not.
+/// `stoq probe-plugin FILE`: open the library the way `stoq` does and say so, with its
+/// manifest or why it fails to load. A load error is fine (the host reports it without
+/// danger); only crashing, hanging or exiting early is not.
 pub fn probe(path: &Path) {
-    let _ = stoq_plugin_abi::host::Library::load(path);
+    let found = match stoq_plugin_abi::host::Library::load(path) {
+        Ok(library) => Found::Manifest(Box::new(library.manifest().clone())),
+        Err(e) => Found::LoadError(e.reason),
+    };
+    let json = serde_json::to_string(&found).unwrap_or_default();
     #[allow(clippy::print_stdout)]
     {
-        print!("{PASSED}");
+        print!("{PASSED}{json}");
     }
 }

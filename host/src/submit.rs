@@ -52,9 +52,8 @@ fn read_file(path: &Path, max: u64) -> Result<Vec<u8>> {
     let too_large = || anyhow::anyhow!("more than --max-size {max} bytes");
     match crate::input::read_file(path, max, false) {
         Ok(stoq_core::Content::Bytes(content)) => Ok(content.to_vec()),
-        Ok(stoq_core::Content::Unread { .. }) | Err(crate::input::InputError::TooLarge { .. }) => {
-            Err(too_large())
-        }
+        Ok(stoq_core::Content::Unread { .. } | stoq_core::Content::Load(_))
+        | Err(crate::input::InputError::TooLarge { .. }) => Err(too_large()),
         Err(e) => Err(e.into()),
     }
 }

@@ -15,11 +15,12 @@ pub mod registry;
 mod time;
 
 pub use engine::{
-    Content, Delivery, Engine, EngineBuilder, Finished, Limits, PendingScan, Settings, Submission,
+    Content, Delivery, Engine, EngineBuilder, Finished, Limits, Loader, PendingScan, Settings,
+    Submission,
 };
 pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
 pub use plugin::PluginHandle;
-pub use registry::{LoadFailure, PluginEntry, PluginError, Preflight, Registry};
+pub use registry::{LoadFailure, PluginEntry, PluginError, Preflight, Registry, Verdict};
 pub use stoq_plugin_abi::host::Role;
 pub use stoq_plugin_abi::{PayloadMeta, RequestMeta};

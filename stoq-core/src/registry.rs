@@ -69,14 +69,31 @@ pub enum PluginError {
 /// its code, and a corrupt or hostile one can crash the process in the system loader, before
 /// any check of ours. The `stoq` binary opens each new file in a child process first.
 pub trait Preflight {
-    /// One verdict per path, in order: `Ok` if the file may be loaded in this process, else
-    /// why not.
-    fn check(&self, paths: &[PathBuf]) -> Vec<Result<(), String>>;
+    /// One verdict per path, in order.
+    fn check(&self, paths: &[PathBuf]) -> Vec<Verdict>;
+}
+
+/// What a [`Preflight`] says about one library file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It may be opened in this process.
+    Open,
+    /// It may be opened, and this is its manifest (read safely elsewhere, e.g. cached from a
+    /// probe): the library is opened only when the plugin is first used, so a run opens only
+    /// the plugins it needs.
+    Known(Box<Manifest>),
+    /// Opening it fails with this reason (known without opening it here).
+    Fails(String),
+    /// It must not be opened in this process, for this reason.
+    Rejected(String),
 }
 
 /// One discovered plugin.
 pub struct PluginEntry {
-    library: Library,
+    manifest: Manifest,
+    path: PathBuf,
+    /// Opened on first use when the manifest came from a preflight.
+    library: OnceLock<Result<Library, String>>,
     /// Options from the TOML file beside the library.
     file_options: Options,
     /// Built-in defaults from the manifest.
@@ -87,12 +104,29 @@ pub struct PluginEntry {
 impl PluginEntry {
     /// The library's manifest.
     pub fn manifest(&self) -> &Manifest {
-        self.library.manifest()
+        &self.manifest
     }
 
     /// The library file.
     pub fn path(&self) -> &Path {
-        self.library.path()
+        &self.path
+    }
+
+    /// The opened library (opened now, if it was not yet).
+    pub fn library(&self) -> Result<&Library, String> {
+        self.library
+            .get_or_init(|| {
+                let library = open(&self.path)?;
+                if *library.manifest() != self.manifest {
+                    return Err(format!(
+                        "{} changed since its manifest was read; run again",
+                        self.path.display()
+                    ));
+                }
+                Ok(library)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Whether the plugin has `role`.
@@ -110,6 +144,16 @@ pub struct Registry {
     overrides: BTreeMap<String, Options>,
     /// The executable that serves `plugin-host` for plugins with `isolation = "process"`.
     isolation_helper: Option<PathBuf>,
+}
+
+/// Opens a library file in this process.
+fn open(path: &Path) -> Result<Library, String> {
+    Library::load(path).map_err(|e| {
+        if !e.detail.is_empty() {
+            tracing::debug!(path = %path.display(), "full loader report:\n{}", e.detail);
+        }
+        e.reason
+    })
 }
 
 /// Is `path` a shared library by its file name on this platform?
@@ -180,12 +224,21 @@ impl Registry {
         }
         let verdicts = match preflight {
             Some(preflight) => preflight.check(&files),
-            None => vec![Ok(()); files.len()],
+            None => vec![Verdict::Open; files.len()],
         };
         for (file, verdict) in files.iter().zip(verdicts) {
             match verdict {
-                Ok(()) => registry.load_file(file),
-                Err(reason) => {
+                Verdict::Open => registry.load_file(file),
+                Verdict::Known(manifest) => {
+                    if let Err(reason) = registry.add(file, *manifest, None) {
+                        tracing::warn!(path = %file.display(), "plugin not loaded: {reason}");
+                        registry.failures.push(LoadFailure {
+                            path: file.clone(),
+                            reason,
+                        });
+                    }
+                }
+                Verdict::Fails(reason) | Verdict::Rejected(reason) => {
                     tracing::warn!(path = %file.display(), "plugin not loaded: {reason}");
                     registry.failures.push(LoadFailure {
                         path: file.clone(),
@@ -210,20 +263,27 @@ impl Registry {
     }
 
     fn try_load(&mut self, path: &Path) -> Result<(), String> {
-        let library = Library::load(path).map_err(|e| {
-            if !e.detail.is_empty() {
-                tracing::debug!(path = %path.display(), "full loader report:\n{}", e.detail);
-            }
-            e.reason
-        })?;
-        let name = library.manifest().name.clone();
+        let library = open(path)?;
+        let manifest = library.manifest().clone();
+        self.add(path, manifest, Some(library))
+    }
+
+    /// Adds a plugin by its manifest; `library` is the opened library, or `None` to open it
+    /// on first use.
+    fn add(
+        &mut self,
+        path: &Path,
+        manifest: Manifest,
+        library: Option<Library>,
+    ) -> Result<(), String> {
+        let name = manifest.name.clone();
         if let Some(existing) = self.plugins.get(&name) {
             return Err(format!(
                 "duplicate plugin name `{name}`: already loaded from {}; this file is ignored",
                 existing.path().display()
             ));
         }
-        let default_options = options::parse_toml_table(&library.manifest().default_options)
+        let default_options = options::parse_toml_table(&manifest.default_options)
             .map_err(|e| format!("plugin `{name}` has invalid built-in default options: {e}"))?;
         let toml_path = path.with_extension("toml");
         let file_options = if toml_path.is_file() {
@@ -238,7 +298,9 @@ impl Registry {
         self.plugins.insert(
             name,
             PluginEntry {
-                library,
+                manifest,
+                path: path.to_owned(),
+                library: library.map(|l| OnceLock::from(Ok(l))).unwrap_or_default(),
                 file_options,
                 default_options,
                 instance: OnceLock::new(),
@@ -371,7 +433,8 @@ impl Registry {
                 let _mark = running::enter(running::intern(name));
                 match options.get("isolation").and_then(Value::as_str).unwrap_or("in-process") {
                     "in-process" => entry
-                        .library
+                        .library()
+                        .map_err(|reason| fail(format!("cannot open the library: {reason}")))?
                         .instantiate(&options)
                         .map(|i| Arc::new(PluginHandle::new(name, Imp::InProcess(i))))
                         .map_err(|e| fail(e.message)),

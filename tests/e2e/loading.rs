@@ -306,7 +306,7 @@ fn probe_verdicts_are_cached_by_file_identity() {
         serde_json::from_slice(&output.stdout).expect("JSON")
     };
     // A file changed in the last two seconds is probed but not cached (file times are coarse).
-    let cache_file = cache.path().join("plugin-probes.json");
+    let cache_file = cache.path().join("plugin-probes-v2.json");
     let key = lib.canonicalize().expect("canonical");
     let cached = |path: &std::path::Path| -> Option<Value> {
         let entries: Value = serde_json::from_slice(&std::fs::read(&cache_file).ok()?).ok()?;
@@ -335,6 +335,53 @@ fn probe_verdicts_are_cached_by_file_identity() {
     // Rewriting the file changes its identity: it is probed again and loads.
     std::fs::copy(&env().example, &lib).expect("rewrite");
     assert!(names(&list_with_cache()).contains(&"byte_stats"));
+}
+
+#[test]
+fn a_cached_manifest_spares_opening_libraries_a_run_does_not_use() {
+    let cache = tempfile::tempdir().expect("temp");
+    let dir = plugin_dir(&[&env().example]);
+    let lib = dir.path().join(library_name("byte_stats"));
+    let with_cache = |args: &[&str]| {
+        stoq()
+            .args(args)
+            .args(["--plugin-dir", dir.path().to_str().unwrap()])
+            .env("STOQ_CACHE_DIR", cache.path())
+            .output()
+            .expect("runs")
+    };
+    let cache_file = cache.path().join("plugin-probes-v2.json");
+    std::thread::sleep(std::time::Duration::from_millis(2200));
+    assert!(with_cache(&["list"]).status.success());
+    let mut entries: Value =
+        serde_json::from_slice(&std::fs::read(&cache_file).expect("cache")).expect("JSON");
+    let key = lib.canonicalize().expect("canonical");
+    let manifest = &mut entries[key.to_str().unwrap()]["found"]["manifest"];
+    assert_eq!(
+        manifest["name"], "byte_stats",
+        "the probe read the manifest"
+    );
+
+    // A planted description shows that `list` read the cache, not the library.
+    manifest["description"] = "planted by the test".into();
+    std::fs::write(&cache_file, entries.to_string()).expect("write");
+    let listing: Value =
+        serde_json::from_slice(&with_cache(&["list", "--json"]).stdout).expect("JSON");
+    let listed = listing["plugins"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "byte_stats"))
+        .expect("byte_stats listed");
+    assert_eq!(listed["description"], "planted by the test");
+
+    // Using the plugin opens the library, which checks the manifest it was listed with.
+    let sample = fox();
+    let output = with_cache(&["scan", sample.path.to_str().unwrap(), "-s", "byte_stats"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("changed since its manifest was read"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

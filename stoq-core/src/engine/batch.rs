@@ -16,7 +16,7 @@ const MAX_HOLD: Duration = Duration::from_millis(20);
 
 /// Finished responses waiting for the caller.
 pub(crate) struct Completions {
-    ready: Mutex<Vec<(usize, StoqResponse)>>,
+    ready: Mutex<Vec<(usize, Option<StoqResponse>)>>,
     wake: Condvar,
     batch: usize,
     /// Submitted and not yet collected by the caller (an atomic, so submitting never waits
@@ -34,7 +34,7 @@ impl Completions {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, StoqResponse)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, Option<StoqResponse>)>> {
         self.ready.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -51,8 +51,8 @@ impl Completions {
         self.in_flight.load(Ordering::SeqCst)
     }
 
-    /// Called by the thread that finished request `index`.
-    pub fn deliver(&self, index: usize, response: StoqResponse) {
+    /// Called by the thread that finished request `index` (`None`: its input was skipped).
+    pub fn deliver(&self, index: usize, response: Option<StoqResponse>) {
         let mut ready = self.lock();
         ready.push((index, response));
         // The first response of a batch wakes the caller too: it starts the hold timer.
@@ -64,7 +64,7 @@ impl Completions {
     /// Waits for a batch (or for everything in flight), then takes it. Responses that are
     /// ready wait at most [`MAX_HOLD`] for the rest of their batch, so a slow request never
     /// holds back the ones that finished.
-    pub fn collect(&self) -> Vec<(usize, StoqResponse)> {
+    pub fn collect(&self) -> Vec<(usize, Option<StoqResponse>)> {
         let mut ready = self.lock();
         let mut since: Option<Instant> = None;
         while self.in_flight.load(Ordering::SeqCst) > 0 && ready.len() < self.wanted() {
@@ -91,7 +91,7 @@ impl Completions {
 /// Puts responses back in input order.
 pub(crate) struct Reorder {
     next: usize,
-    held: BTreeMap<usize, StoqResponse>,
+    held: BTreeMap<usize, Option<StoqResponse>>,
 }
 
 impl Reorder {
@@ -105,17 +105,19 @@ impl Reorder {
     /// Adds responses and hands over every one whose predecessors were all handed over.
     pub fn push(
         &mut self,
-        responses: Vec<(usize, StoqResponse)>,
+        responses: Vec<(usize, Option<StoqResponse>)>,
         mut out: impl FnMut(usize, StoqResponse),
     ) {
         self.held.extend(responses);
         while let Some(response) = self.held.remove(&self.next) {
-            out(self.next, response);
+            if let Some(response) = response {
+                out(self.next, response);
+            }
             self.next += 1;
         }
     }
 
-    /// How many responses were handed over.
+    /// How many inputs were dealt with (responses handed over, or skipped).
     pub fn delivered(&self) -> usize {
         self.next
     }

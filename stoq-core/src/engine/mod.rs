@@ -170,8 +170,8 @@ pub struct Engine {
     pool: pool::Pool,
 }
 
-/// A root payload's bytes, or only its size when it was too large to read.
-#[derive(Debug, Clone)]
+/// A root payload's bytes, or only its size when it was too large to read, or how to load it.
+#[derive(Debug)]
 pub enum Content {
     /// The bytes.
     Bytes(Bytes),
@@ -181,6 +181,33 @@ pub enum Content {
         /// Its size in bytes.
         size: u64,
     },
+    /// Loaded by the pool thread that starts the request (so reading inputs runs on every
+    /// core, and only requests that run hold their bytes). With [`Engine::scan_many`], a
+    /// loader that returns `None` skips its input: no response (the loader reports why).
+    Load(Loader),
+}
+
+/// Loads one root payload on a pool thread; see [`Content::Load`].
+pub struct Loader(Box<dyn FnOnce() -> Option<Content> + Send>);
+
+impl Loader {
+    /// A loader running `load`; it must not return another [`Content::Load`].
+    pub fn new(load: impl FnOnce() -> Option<Content> + Send + 'static) -> Self {
+        Self(Box::new(load))
+    }
+
+    pub(crate) fn load(self) -> Option<Content> {
+        match (self.0)() {
+            Some(Content::Load(_)) => Some(Content::Unread { size: 0 }),
+            other => other,
+        }
+    }
+}
+
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Loader")
+    }
 }
 
 impl From<Bytes> for Content {
@@ -356,13 +383,20 @@ impl Engine {
         request_meta: RequestMeta,
     ) -> PendingScan {
         let (tx, rx) = mpsc::channel();
-        let (request, tasks) = request::Request::start_job(request::Start {
+        // A loader runs here; a skipped input scans as empty.
+        let content = match content {
+            Content::Load(loader) => loader.load().unwrap_or(Content::Bytes(Bytes::new())),
+            other => other,
+        };
+        let Some((request, tasks)) = request::Request::start_job(request::Start {
             shared: Arc::clone(&self.shared),
             roots: vec![(content, payload_meta)],
             request_meta,
             scan_id: None,
             reply: request::Reply::Channel(tx),
-        });
+        }) else {
+            unreachable!("only a Content::Load input can be skipped, and it was loaded above")
+        };
         if !tasks.is_empty() {
             self.pool.submit(&request, tasks);
         }

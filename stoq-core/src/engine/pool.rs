@@ -213,7 +213,9 @@ impl Inner {
                 Some(Job::Run(task)) => task,
                 Some(Job::Start(start)) => {
                     drop(state);
-                    let (request, tasks) = Request::start_job(*start);
+                    let Some((request, tasks)) = Request::start_job(*start) else {
+                        continue;
+                    };
                     self.watch_deadline(&request);
                     lock(&slot.state)
                         .local

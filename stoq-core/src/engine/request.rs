@@ -214,15 +214,38 @@ pub(crate) struct Start {
 }
 
 impl Request {
-    /// Creates the request a [`Start`] describes; returns it with its first tasks.
-    pub fn start_job(start: Start) -> (Arc<Self>, Vec<Task>) {
+    /// Creates the request a [`Start`] describes (loading roots given as
+    /// [`Content::Load`] first, on this thread); returns it with its first tasks, or `None`
+    /// when a loader skipped its input (the reply is told).
+    pub fn start_job(start: Start) -> Option<(Arc<Self>, Vec<Task>)> {
         let Start {
             shared,
-            roots,
+            mut roots,
             request_meta,
             scan_id,
             reply,
         } = start;
+        for (content, _) in &mut roots {
+            if !matches!(content, Content::Load(_)) {
+                continue;
+            }
+            if let Content::Load(loader) = std::mem::replace(content, Content::Unread { size: 0 }) {
+                match loader.load() {
+                    Some(loaded) => *content = loaded,
+                    None => {
+                        match reply {
+                            Reply::Batch(completions, index) => completions.deliver(index, None),
+                            Reply::Channel(_) | Reply::Callback(_) => {
+                                tracing::error!(
+                                    "an input given to a single request was skipped by its loader"
+                                );
+                            }
+                        }
+                        return None;
+                    }
+                }
+            }
+        }
         let deadline = shared.settings.request_timeout.map(|t| Instant::now() + t);
         let request = Arc::new(Self {
             shared,
@@ -255,6 +278,8 @@ impl Request {
                 let (bytes, unread) = match content {
                     Content::Bytes(bytes) => (bytes, None),
                     Content::Unread { size } => (Bytes::new(), Some(size)),
+                    // Loaded above.
+                    Content::Load(_) => (Bytes::new(), Some(0)),
                 };
                 let idx = request.push_payload(
                     &mut state,
@@ -276,7 +301,7 @@ impl Request {
                 request.quiesce(&mut state, &mut tasks);
             }
         }
-        (request, tasks)
+        Some((request, tasks))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -1398,7 +1423,7 @@ impl Request {
         match state.reply.take() {
             // The caller may have stopped waiting; nothing to do then.
             Some(Reply::Channel(reply)) => drop(reply.send(response)),
-            Some(Reply::Batch(completions, index)) => completions.deliver(index, response),
+            Some(Reply::Batch(completions, index)) => completions.deliver(index, Some(response)),
             Some(Reply::Callback(callback)) => callback(super::Finished {
                 response,
                 connector_errors: std::mem::take(&mut state.connector_errors),

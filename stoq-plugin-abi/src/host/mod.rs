@@ -52,7 +52,9 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// The roles of SPEC §1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Scans payloads.
@@ -84,7 +86,7 @@ impl Role {
 }
 
 /// What a plugin library says about itself.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Manifest {
     /// The plugin's unique name.
     pub name: String,
