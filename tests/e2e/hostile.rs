@@ -422,3 +422,41 @@ fn extraction_stops_at_the_hosts_payload_limit_even_when_the_plugins_allow_more(
         "nothing kept"
     );
 }
+
+#[test]
+fn a_requests_memory_stays_under_its_extracted_bytes_limit_plus_a_constant() {
+    // README: peak RSS under root + max_extracted_bytes + 64 MiB; address space (what this
+    // limit counts: it includes per-thread reservations) under root + max_extracted_bytes +
+    // 224 MiB. 256 MiB of zeros in one gzip member, 32 MiB of extracted bytes allowed.
+    let dir = tempfile::tempdir().expect("dir");
+    let bomb = dir.path().join("zeros.gz");
+    std::fs::write(&bomb, gzip_of_zeros(4)).expect("write");
+    let root = std::fs::metadata(&bomb).expect("stat").len();
+    let plugins = plugin_dir(&[
+        &bundled_plugin("stoq_plugin_decompress"),
+        &bundled_plugin("stoq_plugin_hash"),
+    ]);
+    let mut cmd = stoq_limited(
+        root + (32 << 20) + (224 << 20),
+        &[
+            "scan",
+            bomb.to_str().expect("path"),
+            "-s",
+            "decompress",
+            "-a",
+            "hash",
+        ],
+    );
+    cmd.args(["--plugin-dir", plugins.path().to_str().expect("path")])
+        .args(["--max-extracted-bytes", "32M"]);
+    let output = output_within(cmd, LIMIT, "a scan of 256 MiB of zeros");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let response: Value = serde_json::from_slice(&output.stdout).expect("json");
+    let errors = errors(&response);
+    assert!(
+        errors.iter().any(|e| e.contains(
+            "limit the host's max_extracted_bytes (what the request has left) (33554432) exceeded"
+        )),
+        "{errors:?}"
+    );
+}
