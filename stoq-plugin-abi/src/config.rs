@@ -12,6 +12,7 @@ const HOST_KEYS: &[&str] = &[
     "required_workers",
     "timeout",
     "isolation",
+    "isolation_memory",
     "min_stoq_version",
 ];
 

@@ -7,6 +7,7 @@ mod dispatch;
 mod errors;
 mod hostile;
 mod isolation;
+mod isolation_scale;
 mod library;
 mod loading;
 mod options;

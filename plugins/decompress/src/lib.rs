@@ -228,7 +228,9 @@ impl Extraction {
     fn cap(&self, limits: &Limits, compressed: Option<u64>) -> Cap {
         let by_ratio = compressed.map_or(u64::MAX, |c| c.max(1).saturating_mul(limits.max_ratio));
         // Work, not only what was kept: refused members' bytes count too.
-        let left = limits.max_total_size.saturating_sub(self.bytes_read.max(self.total));
+        let left = limits
+            .max_total_size
+            .saturating_sub(self.bytes_read.max(self.total));
         let member = limits.max_member_size.min(by_ratio);
         if left < member {
             Cap {

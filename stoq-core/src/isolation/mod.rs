@@ -6,6 +6,24 @@
 //! A call that runs past the plugin's timeout kills its helper; a helper that dies (a
 //! segfault, an abort, running out of memory) fails only the call it was serving. Idle
 //! helpers are kept for the next call, so the process start is paid once per concurrent call.
+//!
+//! A call sends the payload's id and bytes; what the plugin asks of its context (payload or
+//! request metadata, worker results, the request's payloads...) is asked of stoq over the same
+//! socket while the call runs, and only then (see `wire.rs`), so a call costs the same in a
+//! request of ten payloads or of ten thousand.
+//!
+//! Options stoq reads for isolated plugins, besides `timeout`:
+//! - `isolation = "process"`: run the plugin in helpers (workers and dispatchers only).
+//! - `isolation_memory = BYTES` (an integer, or a string with a `K`, `M`, `G` or `T`
+//!   suffix, e.g. `"512M"`): each helper limits its own address space (`RLIMIT_AS`) to that
+//!   before loading the library, so a runaway plugin fails its allocation and its helper dies
+//!   alone; the call's error says the helper most likely exceeded its memory limit, and a
+//!   fresh helper serves the next call. Address space counts mappings, not resident memory:
+//!   leave room for the library and its threads' stacks (tens of MiB). Unset: no limit.
+//!
+//! Everything a helper sends is checked: a field over 1 GiB + 1 MiB (`wire::MAX_FIELD`; for
+//! an extracted payload, over the request's `max_payload_size`), a malformed frame or result
+//! kills that helper and fails the call with an error naming the plugin.
 
 mod serve;
 mod wire;
@@ -17,7 +35,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use stoq_plugin_abi::host::{CallError, CallErrorKind, Extracted, QueryContext, WorkerOutput};
@@ -26,21 +44,24 @@ use stoq_plugin_abi::{DispatcherResponse, ffi};
 pub use serve::serve;
 use wire::*;
 
-/// Every key a plugin may ask about, sent along with each call.
-const CONTEXT_KEYS: &[&str] = &[
-    ffi::CONTEXT_PAYLOAD_META,
-    ffi::CONTEXT_REQUEST_META,
-    ffi::CONTEXT_DEPTH,
-    ffi::CONTEXT_DISPATCH_META,
-    ffi::CONTEXT_WORKER_RESULTS,
-    ffi::CONTEXT_PLUGINS_RUN,
-    ffi::CONTEXT_REQUEST_PAYLOADS,
-];
+/// The option naming a helper's memory limit.
+const MEMORY_OPTION: &str = "isolation_memory";
+
+/// Socket buffers: large enough that a payload is not sent in 8 KiB pieces.
+const BUFFER: usize = 1 << 16;
 
 struct Helper {
     child: Child,
-    reader: BufReader<UnixStream>,
-    writer: BufWriter<UnixStream>,
+    reader: BufReader<Timed>,
+    writer: BufWriter<Timed>,
+}
+
+impl Helper {
+    /// Makes every read and write of this exchange fail once `deadline` has passed.
+    fn set_deadline(&mut self, deadline: Instant) {
+        self.reader.get_mut().deadline = Some(deadline);
+        self.writer.get_mut().deadline = Some(deadline);
+    }
 }
 
 impl Drop for Helper {
@@ -57,6 +78,8 @@ pub struct ProcessPlugin {
     library: PathBuf,
     options: String,
     timeout: Duration,
+    /// `isolation_memory`, in bytes.
+    memory_limit: Option<u64>,
     idle: Mutex<Vec<Helper>>,
     /// The workers this plugin requires (from the first helper's config hook).
     pub required_workers: Vec<String>,
@@ -64,6 +87,54 @@ pub struct ProcessPlugin {
 
 fn failed(kind: CallErrorKind, message: String) -> CallError {
     CallError { kind, message }
+}
+
+/// A byte count: digits with an optional binary suffix `K`, `M`, `G` or `T`.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, shift) = match text.chars().last()?.to_ascii_uppercase() {
+        'K' => (&text[..text.len() - 1], 10),
+        'M' => (&text[..text.len() - 1], 20),
+        'G' => (&text[..text.len() - 1], 30),
+        'T' => (&text[..text.len() - 1], 40),
+        _ => (text, 0),
+    };
+    let n: u64 = digits.trim().parse().ok()?;
+    n.checked_shl(shift).filter(|v| v >> shift == n)
+}
+
+/// The `isolation_memory` option: `None` when unset.
+fn memory_option(options: &Map<String, Value>) -> Result<Option<u64>, String> {
+    let value = match options.get(MEMORY_OPTION) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(value) => value,
+    };
+    let bytes = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => parse_size(s),
+        _ => None,
+    };
+    match bytes {
+        Some(bytes) if bytes > 0 => Ok(Some(bytes)),
+        _ => Err(format!(
+            "option `{MEMORY_OPTION}`: expected a positive byte count such as 536870912 or \"512M\" (suffixes K, M, G, T), got {value}"
+        )),
+    }
+}
+
+/// The largest extracted payload the request takes (its `max_payload_size`), asked once per
+/// call; a helper sending more is corrupt or runaway.
+fn content_limit(context: &dyn QueryContext) -> u64 {
+    context
+        .query(ffi::CONTEXT_LIMITS)
+        .and_then(|json| serde_json::from_str::<Value>(&json).ok())
+        .and_then(|limits| limits["max_payload_size"].as_u64())
+        .unwrap_or(MAX_FIELD)
+}
+
+/// Decodes JSON a helper sent; a helper sending invalid JSON is treated as corrupt.
+fn decode<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> std::io::Result<T> {
+    serde_json::from_str(json).map_err(|e| invalid(format!("an invalid {what} ({e})")))
 }
 
 impl ProcessPlugin {
@@ -75,20 +146,22 @@ impl ProcessPlugin {
         options: &Map<String, Value>,
         timeout: Duration,
     ) -> Result<Self, CallError> {
+        let memory_limit = memory_option(options).map_err(|e| failed(CallErrorKind::Config, e))?;
+        // stoq's option, not the plugin's (the plugin would call it unused).
+        let mut options = options.clone();
+        options.remove(MEMORY_OPTION);
         let mut plugin = Self {
             name: name.to_owned(),
             helper_exe: helper_exe.to_owned(),
             library: library.to_owned(),
-            options: Value::Object(options.clone()).to_string(),
+            options: Value::Object(options).to_string(),
             timeout,
+            memory_limit,
             idle: Mutex::new(Vec::new()),
             required_workers: Vec::new(),
         };
-        let (helper, info) = plugin.spawn()?;
-        plugin.required_workers = serde_json::from_str::<Value>(&info)
-            .ok()
-            .and_then(|v| serde_json::from_value(v["required_workers"].clone()).ok())
-            .unwrap_or_default();
+        let (helper, required_workers) = plugin.spawn()?;
+        plugin.required_workers = required_workers;
         plugin
             .idle
             .lock()
@@ -97,8 +170,8 @@ impl ProcessPlugin {
         Ok(plugin)
     }
 
-    /// Starts a helper and initialises the plugin in it; returns its instance facts.
-    fn spawn(&self) -> Result<(Helper, String), CallError> {
+    /// Starts a helper and initialises the plugin in it; returns its required workers.
+    fn spawn(&self) -> Result<(Helper, Vec<String>), CallError> {
         let start_error = |e: std::io::Error| {
             failed(
                 CallErrorKind::Failed,
@@ -121,53 +194,99 @@ impl ProcessPlugin {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(start_error)?;
-        ours.set_read_timeout(Some(self.timeout))
-            .map_err(start_error)?;
+        let timed = |stream| Timed {
+            stream,
+            deadline: None,
+        };
         let mut helper = Helper {
             child,
-            reader: BufReader::new(ours.try_clone().map_err(start_error)?),
-            writer: BufWriter::new(ours),
+            reader: BufReader::with_capacity(BUFFER, timed(ours.try_clone().map_err(start_error)?)),
+            writer: BufWriter::with_capacity(BUFFER, timed(ours)),
         };
-        let sent = (|| {
+        helper.set_deadline(Instant::now() + self.timeout);
+        let answer = (|| {
             put_u8(&mut helper.writer, OP_INIT)?;
             put_str(&mut helper.writer, &self.options)?;
-            helper.writer.flush()
+            put_u64(&mut helper.writer, self.memory_limit.unwrap_or(0))?;
+            helper.writer.flush()?;
+            let r = &mut helper.reader;
+            match get_u8(r)? {
+                STATUS_OK => {}
+                STATUS_ERR => return Ok(Err(read_error(r)?)),
+                other => return Err(invalid(format!("a reply starting with byte {other}"))),
+            }
+            let info: Value = decode(&get_str(r, MAX_FIELD, "instance facts")?, "instance facts")?;
+            let required = info.get("required_workers").cloned().unwrap_or_default();
+            let required: Vec<String> = match required {
+                Value::Null => Vec::new(),
+                other => serde_json::from_value(other)
+                    .map_err(|e| invalid(format!("invalid required workers ({e})")))?,
+            };
+            Ok(Ok(required))
         })();
-        let info = sent
-            .and_then(|()| read_status(&mut helper.reader))
-            .and_then(|ok| match ok {
-                Ok(()) => get_str(&mut helper.reader).map(Ok),
-                Err(e) => Ok(Err(e)),
-            });
-        match info {
-            Ok(Ok(info)) => Ok((helper, info)),
+        match answer {
+            Ok(Ok(required)) => Ok((helper, required)),
             Ok(Err(e)) => Err(e),
-            Err(e) => Err(self.died(helper, &e)),
+            Err(e) => Err(self.lost(helper, &e)),
         }
     }
 
-    /// Describes why a helper stopped answering, and reaps it.
-    fn died(&self, mut helper: Helper, e: &std::io::Error) -> CallError {
-        if matches!(
-            e.kind(),
-            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-        ) {
-            let _ = helper.child.kill();
-            return failed(
-                CallErrorKind::TimedOut,
-                format!(
-                    "still running after {} s (its `timeout` option); its helper process was killed",
-                    self.timeout.as_secs_f64()
-                ),
-            );
+    /// Describes why a helper stopped answering (a timeout, a bad frame, its death), and
+    /// makes sure it is gone.
+    fn lost(&self, mut helper: Helper, e: &std::io::Error) -> CallError {
+        match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                let _ = helper.child.kill();
+                return failed(
+                    CallErrorKind::TimedOut,
+                    format!(
+                        "still running after {} s (its `timeout` option); its helper process was killed",
+                        self.timeout.as_secs_f64()
+                    ),
+                );
+            }
+            std::io::ErrorKind::InvalidData => {
+                let _ = helper.child.kill();
+                return failed(
+                    CallErrorKind::Failed,
+                    format!(
+                        "the helper process running plugin `{}` sent {e}; it was killed and a new one serves the next call",
+                        self.name
+                    ),
+                );
+            }
+            _ => {}
         }
-        let status = helper.child.wait();
+        // The socket closed: the helper is dying. Give it a moment to be reaped; one that
+        // closed its socket but lives on is killed.
+        let give_up = Instant::now() + Duration::from_secs(2);
+        let status = loop {
+            match helper.child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < give_up => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                _ => break None,
+            }
+        };
         let how = match status {
-            Ok(s) => match s.signal() {
-                Some(signal) => format!("was killed by signal {signal}"),
+            Some(s) => match s.signal() {
+                Some(signal) => {
+                    let mut how = format!("was killed by signal {signal}");
+                    // Allocation failures abort (SIGABRT); a kernel's or a supervisor's OOM
+                    // killer sends SIGKILL.
+                    if let Some(limit) = self.memory_limit
+                        && matches!(signal, 6 | 9)
+                    {
+                        how.push_str(&format!(
+                            ", most likely because it exceeded its memory limit (`{MEMORY_OPTION}` = {limit} bytes)"
+                        ));
+                    }
+                    how
+                }
                 None => format!("exited with {s}"),
             },
-            Err(_) => format!("stopped answering ({e})"),
+            None => format!("stopped answering ({e})"),
         };
         failed(
             CallErrorKind::Crashed,
@@ -178,38 +297,63 @@ impl ProcessPlugin {
         )
     }
 
-    /// Runs one call on an idle helper (or a new one). A helper that fails is dropped.
+    /// Runs one call on an idle helper (or a new one): sends the payload, answers the
+    /// plugin's context queries until the helper replies, then `read`s the reply. A helper
+    /// that fails is dropped.
     fn call<T>(
         &self,
         op: u8,
         content: &[u8],
         payload_id: &str,
         context: &dyn QueryContext,
-        read: impl FnOnce(&mut BufReader<UnixStream>) -> std::io::Result<T>,
+        read: impl FnOnce(&mut BufReader<Timed>) -> std::io::Result<T>,
     ) -> Result<T, CallError> {
-        let snapshot: std::collections::HashMap<&str, String> = CONTEXT_KEYS
-            .iter()
-            .filter_map(|k| Some((*k, context.query(k)?)))
-            .collect();
-        let snapshot = serde_json::to_string(&snapshot).unwrap_or_default();
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut helper = match idle {
             Some(helper) => helper,
             None => self.spawn()?.0,
         };
-        let sent = (|| {
-            put_u8(&mut helper.writer, op)?;
-            put_str(&mut helper.writer, payload_id)?;
-            put_str(&mut helper.writer, &snapshot)?;
-            put_bytes(&mut helper.writer, content)?;
-            helper.writer.flush()
+        helper.set_deadline(Instant::now() + self.timeout);
+        let mut context_bytes = 0usize;
+        let mut queries = 0usize;
+        let answer = (|| {
+            let w = &mut helper.writer;
+            put_u8(w, op)?;
+            put_str(w, payload_id)?;
+            put_bytes(w, content)?;
+            w.flush()?;
+            loop {
+                match get_u8(&mut helper.reader)? {
+                    MSG_QUERY => {
+                        let key = get_str(&mut helper.reader, MAX_KEY, "a context key")?;
+                        let w = &mut helper.writer;
+                        match context.query(&key) {
+                            Some(json) => {
+                                put_u8(w, 1)?;
+                                put_str(w, &json)?;
+                                context_bytes += json.len();
+                            }
+                            None => put_u8(w, 0)?,
+                        }
+                        w.flush()?;
+                        queries += 1;
+                    }
+                    STATUS_OK => return read(&mut helper.reader).map(Ok),
+                    STATUS_ERR => return Ok(Err(read_error(&mut helper.reader)?)),
+                    other => {
+                        return Err(invalid(format!("a reply starting with byte {other}")));
+                    }
+                }
+            }
         })();
-        let answer = sent
-            .and_then(|()| read_status(&mut helper.reader))
-            .and_then(|ok| match ok {
-                Ok(()) => read(&mut helper.reader).map(Ok),
-                Err(e) => Ok(Err(e)),
-            });
+        tracing::debug!(
+            target: "stoq::isolation",
+            plugin = %self.name,
+            content_bytes = content.len(),
+            context_bytes,
+            queries,
+            "isolated call"
+        );
         match answer {
             Ok(result) => {
                 self.idle
@@ -218,7 +362,7 @@ impl ProcessPlugin {
                     .push(helper);
                 result
             }
-            Err(e) => Err(self.died(helper, &e)),
+            Err(e) => Err(self.lost(helper, &e)),
         }
     }
 
@@ -229,24 +373,30 @@ impl ProcessPlugin {
         payload_id: &str,
         context: &dyn QueryContext,
     ) -> Result<Option<WorkerOutput>, CallError> {
+        let max_content = content_limit(context);
         self.call(OP_SCAN, content, payload_id, context, |r| {
             if get_u8(r)? == 0 {
                 return Ok(None);
             }
-            let envelope: stoq_plugin_abi::types::WorkerEnvelope =
-                serde_json::from_str(&get_str(r)?).unwrap_or_default();
+            let envelope: stoq_plugin_abi::types::WorkerEnvelope = decode(
+                &get_str(r, MAX_FIELD, "a worker response")?,
+                "worker response",
+            )?;
             let count = get_u32(r)?;
             let mut extracted = Vec::with_capacity(count.min(1024) as usize);
             for _ in 0..count {
-                let payload_meta = serde_json::from_str(&get_str(r)?).unwrap_or_default();
+                let payload_meta = decode(
+                    &get_str(r, MAX_FIELD, "extracted payload metadata")?,
+                    "extracted payload metadata",
+                )?;
+                let content = get_bytes(r, max_content, "an extracted payload")?;
                 extracted.push(Extracted {
-                    content: get_bytes(r)?.into(),
+                    content: content.into(),
                     payload_meta,
                 });
             }
             Ok(Some(WorkerOutput::from_envelope(envelope, extracted)))
-        })?
-        .map_or(Ok(None), |o| Ok(Some(o)))
+        })
     }
 
     /// Dispatcher role, in a helper.
@@ -257,21 +407,57 @@ impl ProcessPlugin {
         context: &dyn QueryContext,
     ) -> Result<DispatcherResponse, CallError> {
         self.call(OP_DISPATCH, content, payload_id, context, |r| {
-            Ok(serde_json::from_str(&get_str(r)?).unwrap_or_default())
+            decode(
+                &get_str(r, MAX_FIELD, "a dispatcher response")?,
+                "dispatcher response",
+            )
         })
     }
 }
 
-/// Reads a reply's status: `Ok(Ok(()))` to read on, `Ok(Err(..))` for the plugin's error.
-fn read_status(r: &mut BufReader<UnixStream>) -> std::io::Result<Result<(), CallError>> {
-    if get_u8(r)? == STATUS_OK {
-        return Ok(Ok(()));
-    }
+/// Reads the plugin's error after `STATUS_ERR`.
+fn read_error(r: &mut BufReader<Timed>) -> std::io::Result<CallError> {
     let kind = match get_u8(r)? {
         KIND_PANICKED => CallErrorKind::Panicked,
         KIND_CONFIG => CallErrorKind::Config,
         KIND_UNSUPPORTED => CallErrorKind::Unsupported,
         _ => CallErrorKind::Failed,
     };
-    Ok(Err(failed(kind, get_str(r)?)))
+    Ok(failed(kind, get_str(r, MAX_FIELD, "an error message")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_limits_take_bytes_or_suffixed_sizes() {
+        let opts = |v: Value| {
+            let mut m = Map::new();
+            m.insert(MEMORY_OPTION.into(), v);
+            memory_option(&m)
+        };
+        assert_eq!(memory_option(&Map::new()), Ok(None));
+        assert_eq!(opts(Value::from(1_000_000u64)), Ok(Some(1_000_000)));
+        assert_eq!(opts(Value::from("1000")), Ok(Some(1000)));
+        assert_eq!(opts(Value::from("512M")), Ok(Some(512 << 20)));
+        assert_eq!(opts(Value::from("2g")), Ok(Some(2 << 30)));
+        assert_eq!(opts(Value::from(" 64 K")), Ok(Some(64 << 10)));
+        for bad in [
+            Value::from(0),
+            Value::from(-5),
+            Value::from(1.5),
+            Value::from("lots"),
+            Value::from("12X"),
+            Value::from("99999999999T"),
+            Value::from(""),
+            Value::Bool(true),
+        ] {
+            let err = opts(bad.clone()).unwrap_err();
+            assert!(
+                err.starts_with("option `isolation_memory`: expected a positive byte count"),
+                "{bad}: {err}"
+            );
+        }
+    }
 }

@@ -78,15 +78,25 @@ pub fn invalid(message: String) -> io::Error {
 }
 
 /// Reads one length-prefixed field of at most `max` bytes. Memory grows with the bytes that
-/// actually arrive, never with the announced length, so a corrupt length costs nothing.
+/// actually arrive (past a first 16 MiB), not with the announced length, so a corrupt length
+/// costs little.
 pub fn get_bytes(r: &mut impl Read, max: u64, what: &str) -> io::Result<Vec<u8>> {
+    read_field(r, max, 16 << 20, what)
+}
+
+/// Reads a field from stoq (trusted): allocated at once, however large.
+pub fn get_bytes_from_host(r: &mut impl Read, what: &str) -> io::Result<Vec<u8>> {
+    read_field(r, MAX_FROM_HOST, MAX_FROM_HOST, what)
+}
+
+fn read_field(r: &mut impl Read, max: u64, prealloc: u64, what: &str) -> io::Result<Vec<u8>> {
     let len = get_u64(r)?;
     if len > max {
         return Err(invalid(format!(
             "{what} of {len} bytes, more than the {max} allowed"
         )));
     }
-    let mut out = Vec::with_capacity(len.min(1 << 16) as usize);
+    let mut out = Vec::with_capacity(len.min(prealloc) as usize);
     r.take(len).read_to_end(&mut out)?;
     if out.len() as u64 != len {
         return Err(io::ErrorKind::UnexpectedEof.into());

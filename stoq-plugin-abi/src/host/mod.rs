@@ -8,6 +8,7 @@
 mod elf;
 pub mod mapped;
 #[cfg(unix)]
+#[cfg(unix)]
 pub mod rlimit;
 pub mod running;
 
