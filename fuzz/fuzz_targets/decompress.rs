@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         max_total_size: 4 << 20,
         max_members: 64,
         max_ratio: 100,
+        ..Limits::default()
     };
     let passwords = vec!["infected".to_owned()];
     let _ = extract(FORMATS[usize::from(pick) % FORMATS.len()], rest, &limits, &passwords);

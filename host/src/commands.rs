@@ -231,16 +231,23 @@ fn scan_dir(
     let mut written = Ok(());
     // Responses are flushed after each batch, so a run stopped half-way keeps everything
     // that finished.
-    engine.scan_many_events(inputs, 0, |event| {
+    // Responses are serialised on the pool thread that finished them; this thread only
+    // writes them, in path order.
+    let render = move |response: stoq_core::StoqResponse| {
+        let mut bytes = Vec::new();
+        match format {
+            Some(format) => write_json(&mut bytes, &response, format).map(|()| bytes),
+            None => Ok(bytes),
+        }
+    };
+    engine.scan_many_mapped(inputs, 0, render, |event| {
         if written.is_err() {
             return;
         }
         match event {
-            Delivery::Response(_, response) => {
+            Delivery::Response(_, rendered) => {
                 progress.inc(1);
-                if let Some(format) = format {
-                    written = write_json(out, &response, format).map_err(unwrap_io);
-                }
+                written = rendered.and_then(|bytes| out.write_all(&bytes).map_err(Into::into));
             }
             Delivery::BatchEnd => written = out.flush().map_err(Into::into),
         }

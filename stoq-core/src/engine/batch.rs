@@ -14,9 +14,19 @@ use crate::model::StoqResponse;
 /// The longest a finished response waits for the rest of its batch.
 const MAX_HOLD: Duration = Duration::from_millis(20);
 
-/// Finished responses waiting for the caller.
-pub(crate) struct Completions {
-    ready: Mutex<Vec<(usize, Option<StoqResponse>)>>,
+/// Where a request of a batch delivers its response (on the pool thread that finished it).
+pub(crate) trait Deliver: Send + Sync {
+    /// The response of input `index` (`None`: its input was skipped).
+    fn deliver(&self, index: usize, response: Option<StoqResponse>);
+}
+
+/// Turns a response into what the caller collects, on the pool thread that finished it.
+type Map<T> = Box<dyn Fn(StoqResponse) -> T + Send + Sync>;
+
+/// Finished responses waiting for the caller, already mapped.
+pub(crate) struct Completions<T> {
+    map: Map<T>,
+    ready: Mutex<Vec<(usize, Option<T>)>>,
     wake: Condvar,
     batch: usize,
     /// Submitted and not yet collected by the caller (an atomic, so submitting never waits
@@ -24,9 +34,22 @@ pub(crate) struct Completions {
     in_flight: AtomicUsize,
 }
 
-impl Completions {
-    pub fn new(batch: usize) -> Self {
+impl<T: Send> Deliver for Completions<T> {
+    fn deliver(&self, index: usize, response: Option<StoqResponse>) {
+        let mapped = response.map(&self.map);
+        let mut ready = self.lock();
+        ready.push((index, mapped));
+        // The first response of a batch wakes the caller too: it starts the hold timer.
+        if ready.len() == 1 || ready.len() >= self.wanted() {
+            self.wake.notify_one();
+        }
+    }
+}
+
+impl<T: Send> Completions<T> {
+    pub fn new(batch: usize, map: Map<T>) -> Self {
         Self {
+            map,
             ready: Mutex::new(Vec::new()),
             wake: Condvar::new(),
             batch: batch.max(1),
@@ -34,7 +57,7 @@ impl Completions {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, Option<StoqResponse>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, Option<T>)>> {
         self.ready.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -51,20 +74,10 @@ impl Completions {
         self.in_flight.load(Ordering::SeqCst)
     }
 
-    /// Called by the thread that finished request `index` (`None`: its input was skipped).
-    pub fn deliver(&self, index: usize, response: Option<StoqResponse>) {
-        let mut ready = self.lock();
-        ready.push((index, response));
-        // The first response of a batch wakes the caller too: it starts the hold timer.
-        if ready.len() == 1 || ready.len() >= self.wanted() {
-            self.wake.notify_one();
-        }
-    }
-
     /// Waits for a batch (or for everything in flight), then takes it. Responses that are
     /// ready wait at most [`MAX_HOLD`] for the rest of their batch, so a slow request never
     /// holds back the ones that finished.
-    pub fn collect(&self) -> Vec<(usize, Option<StoqResponse>)> {
+    pub fn collect(&self) -> Vec<(usize, Option<T>)> {
         let mut ready = self.lock();
         let mut since: Option<Instant> = None;
         while self.in_flight.load(Ordering::SeqCst) > 0 && ready.len() < self.wanted() {
@@ -89,12 +102,12 @@ impl Completions {
 }
 
 /// Puts responses back in input order.
-pub(crate) struct Reorder {
+pub(crate) struct Reorder<T> {
     next: usize,
-    held: BTreeMap<usize, Option<StoqResponse>>,
+    held: BTreeMap<usize, Option<T>>,
 }
 
-impl Reorder {
+impl<T> Reorder<T> {
     pub fn new() -> Self {
         Self {
             next: 0,
@@ -103,11 +116,7 @@ impl Reorder {
     }
 
     /// Adds responses and hands over every one whose predecessors were all handed over.
-    pub fn push(
-        &mut self,
-        responses: Vec<(usize, Option<StoqResponse>)>,
-        mut out: impl FnMut(usize, StoqResponse),
-    ) {
+    pub fn push(&mut self, responses: Vec<(usize, Option<T>)>, mut out: impl FnMut(usize, T)) {
         self.held.extend(responses);
         while let Some(response) = self.held.remove(&self.next) {
             if let Some(response) = response {

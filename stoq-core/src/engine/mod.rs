@@ -238,11 +238,12 @@ pub struct Finished {
     pub connector_errors: Vec<crate::model::ErrorRecord>,
 }
 
-/// What [`Engine::scan_many_events`] hands its caller.
+/// What [`Engine::scan_many_events`] hands its caller: responses, or what
+/// [`Engine::scan_many_mapped`] made of them.
 #[derive(Debug)]
-pub enum Delivery {
+pub enum Delivery<T = StoqResponse> {
     /// The response to the input at this index.
-    Response(usize, StoqResponse),
+    Response(usize, T),
     /// The responses handed over so far are a batch: flush buffered output now.
     BatchEnd,
 }
@@ -441,21 +442,34 @@ impl Engine {
     /// [`Engine::scan_many`], also telling the caller when a batch of responses was handed
     /// over ([`Delivery::BatchEnd`]): the moment to flush buffered output, so nothing that
     /// finished waits behind a request still running.
-    pub fn scan_many_events<I, C, F>(&self, inputs: I, window: usize, mut on_event: F)
+    pub fn scan_many_events<I, C, F>(&self, inputs: I, window: usize, on_event: F)
     where
         I: IntoIterator<Item = (C, PayloadMeta, RequestMeta)>,
         C: Into<Content>,
         F: FnMut(Delivery),
+    {
+        self.scan_many_mapped(inputs, window, |response| response, on_event);
+    }
+
+    /// [`Engine::scan_many_events`], with each response turned into a `T` by `map` on the
+    /// pool thread that finished it (e.g. serialised), so the caller's thread only writes.
+    pub fn scan_many_mapped<I, C, T, M, F>(&self, inputs: I, window: usize, map: M, mut on_event: F)
+    where
+        I: IntoIterator<Item = (C, PayloadMeta, RequestMeta)>,
+        C: Into<Content>,
+        T: Send + 'static,
+        M: Fn(StoqResponse) -> T + Send + Sync + 'static,
+        F: FnMut(Delivery<T>),
     {
         let threads = match self.shared.settings.jobs {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
         let window = if window == 0 { threads * 32 } else { window };
-        let completions = Arc::new(batch::Completions::new(window / 4));
+        let completions = Arc::new(batch::Completions::new(window / 4, Box::new(map)));
         let mut reorder = batch::Reorder::new();
         let mut submitted = 0;
-        let mut deliver = |reorder: &mut batch::Reorder, ready| {
+        let mut deliver = |reorder: &mut batch::Reorder<T>, ready| {
             let before = reorder.delivered();
             reorder.push(ready, |index, response| {
                 on_event(Delivery::Response(index, response));
@@ -470,7 +484,7 @@ impl Engine {
         for (content, payload_meta, request_meta) in inputs {
             // Running requests hold their payloads: at most `window` of them. Finished ones
             // waiting for an earlier one hold only their responses: a larger bound.
-            let full = |reorder: &batch::Reorder| {
+            let full = |reorder: &batch::Reorder<T>| {
                 completions.in_flight() >= window || reorder.held() >= window * 16
             };
             if full(&reorder) {
@@ -485,7 +499,10 @@ impl Engine {
                 roots: vec![(content.into(), payload_meta)],
                 request_meta,
                 scan_id: None,
-                reply: request::Reply::Batch(Arc::clone(&completions), submitted),
+                reply: request::Reply::Batch(
+                    Arc::clone(&completions) as Arc<dyn batch::Deliver>,
+                    submitted,
+                ),
             });
             submitted += 1;
             if starts.len() >= 8 {

@@ -167,7 +167,7 @@ pub(crate) enum Reply {
     /// To the one caller of [`Engine::submit`](super::Engine::submit).
     Channel(mpsc::Sender<StoqResponse>),
     /// Into a batch of [`Engine::scan_many`](super::Engine::scan_many), at this input index.
-    Batch(Arc<super::batch::Completions>, usize),
+    Batch(Arc<dyn super::batch::Deliver>, usize),
     /// To a callback of [`Engine::submit_with`](super::Engine::submit_with); it runs on a pool
     /// thread and must only hand the response on.
     Callback(Box<dyn FnOnce(super::Finished) + Send>),
