@@ -154,6 +154,11 @@ pub fn scan(args: &ScanArgs) -> Result<ExitCode> {
 /// are not followed (other links are kept: reading decides what they point at). Returns how
 /// many directories could not be listed (each is named on stderr).
 pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> usize {
+    walk_typed(dir, &mut |path, _| files.push(path))
+}
+
+/// [`walk`], handing each entry with the type the directory listing gave it.
+fn walk_typed(dir: &Path, found: &mut dyn FnMut(PathBuf, Option<std::fs::FileType>)) -> usize {
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(entries) => entries.filter_map(|e| e.ok()).collect(),
         Err(e) => {
@@ -166,11 +171,11 @@ pub fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> usize {
     for entry in entries {
         let path = entry.path();
         match entry.file_type() {
-            Ok(t) if t.is_dir() => unreadable += walk(&path, files),
+            Ok(t) if t.is_dir() => unreadable += walk_typed(&path, found),
             Ok(t) if t.is_symlink() && path.is_dir() => {
                 tracing::debug!(path = %path.display(), "not following a link to a directory");
             }
-            _ => files.push(path),
+            t => found(path, t.ok()),
         }
     }
     unreadable
@@ -187,7 +192,7 @@ fn scan_dir(
     out: &mut impl Write,
 ) -> Result<usize> {
     let mut files = Vec::new();
-    let mut not_scanned = walk(dir, &mut files);
+    let mut not_scanned = walk_typed(dir, &mut |path, kind| files.push((path, kind)));
     let progress =
         ProgressBar::with_draw_target(Some(files.len() as u64), ProgressDrawTarget::stderr());
     progress.set_style(
@@ -198,7 +203,7 @@ fn scan_dir(
     let skipped = Arc::new(AtomicUsize::new(0));
     // Files are read by the pool thread that starts their request: reading runs on every
     // core, and only running requests hold their bytes.
-    let inputs = files.iter().map(|path| {
+    let inputs = files.iter().map(|(path, kind)| {
         let mut meta = PayloadMeta::default();
         if let Some(name) = path.file_name() {
             meta.extra_data.insert(
@@ -211,21 +216,25 @@ fn scan_dir(
             "path".into(),
             bytes_to_string(relative.as_os_str().as_encoded_bytes()).into(),
         );
-        let (path, progress, skipped) = (path.clone(), progress.clone(), Arc::clone(&skipped));
-        let loader = Loader::new(move || match input::read_file(&path, limit, false) {
-            Ok(content) => Some(content),
-            Err(e) => {
-                progress.suspend(|| match e {
-                    InputError::Special(_) => {
-                        tracing::error!(path = %path.display(), "skipped: {e}");
+        let (path, kind) = (path.clone(), *kind);
+        let (progress, skipped) = (progress.clone(), Arc::clone(&skipped));
+        let loader =
+            Loader::new(
+                move || match input::read_file_of_type(&path, kind, limit, false) {
+                    Ok(content) => Some(content),
+                    Err(e) => {
+                        progress.suspend(|| match e {
+                            InputError::Special(_) => {
+                                tracing::error!(path = %path.display(), "skipped: {e}");
+                            }
+                            _ => tracing::error!(path = %path.display(), "cannot read file: {e}"),
+                        });
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                        progress.inc(1);
+                        None
                     }
-                    _ => tracing::error!(path = %path.display(), "cannot read file: {e}"),
-                });
-                skipped.fetch_add(1, Ordering::Relaxed);
-                progress.inc(1);
-                None
-            }
-        });
+                },
+            );
         (Content::Load(loader), meta, request_meta.clone())
     });
     let mut written = Ok(());

@@ -93,11 +93,24 @@ fn open(path: &Path) -> io::Result<File> {
 /// Reads the regular file at `path`. With `streams`, a FIFO or character device (e.g. a
 /// `<(command)` substitution, `/dev/stdin`) is read as a stream instead of refused.
 pub fn read_file(path: &Path, limit: u64, streams: bool) -> Result<Content, InputError> {
+    read_file_of_type(path, None, limit, streams)
+}
+
+/// [`read_file`] when the directory listing already said what `path` is (`file_type`, not
+/// following links): a plain regular file skips the first `stat`.
+pub fn read_file_of_type(
+    path: &Path,
+    file_type: Option<std::fs::FileType>,
+    limit: u64,
+    streams: bool,
+) -> Result<Content, InputError> {
     // `stat` first: opening a socket fails, and opening a device may have effects.
-    let kind = std::fs::metadata(path)?.file_type();
-    if !kind.is_file() && !(streams && matches!(special(kind), Special::Fifo | Special::CharDevice))
-    {
-        return Err(InputError::Special(special(kind)));
+    if !file_type.is_some_and(|t| t.is_file()) {
+        let kind = std::fs::metadata(path)?.file_type();
+        let stream = streams && matches!(special(kind), Special::Fifo | Special::CharDevice);
+        if !kind.is_file() && !stream {
+            return Err(InputError::Special(special(kind)));
+        }
     }
     // Then `fstat` on the open handle: the file may have been swapped since.
     let file = open(path)?;
@@ -123,13 +136,20 @@ fn read_regular(file: File, size: u64, limit: u64) -> Result<Content, InputError
             &file,
         )?));
     }
-    // The file may have grown since fstat: never read past the limit.
-    let mut content = Vec::with_capacity(size as usize);
-    file.take(limit.saturating_add(1))
-        .read_to_end(&mut content)?;
-    if content.len() as u64 > limit {
-        return Err(InputError::TooLarge { limit });
+    // The file as `fstat` saw it: exactly `size` bytes (a file that grows meanwhile is read up
+    // to that size; one that shrinks gives what is left).
+    let mut content = vec![0; size as usize];
+    let mut filled = 0;
+    let mut file = file;
+    while filled < content.len() {
+        match file.read(&mut content[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    content.truncate(filled);
     Ok(Content::Bytes(content.into()))
 }
 
