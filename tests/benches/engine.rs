@@ -298,10 +298,19 @@ fn bench_process() {
 }
 
 fn main() {
-    // `STOQ_BENCH_ONLY=a` runs one benchmark (for profiling).
-    if std::env::var("STOQ_BENCH_ONLY").as_deref() == Ok("a") {
-        bench_noop();
-        return;
+    // `STOQ_BENCH_ONLY=a` runs one benchmark (for profiling); `=de` the two whole-process
+    // ones.
+    match std::env::var("STOQ_BENCH_ONLY").as_deref() {
+        Ok("a") => {
+            bench_noop();
+            return;
+        }
+        Ok("de") => {
+            bench_rss();
+            bench_process();
+            return;
+        }
+        _ => {}
     }
     bench_noop();
     println!("\n## (b) hash worker against a bare loop of the same digests");
