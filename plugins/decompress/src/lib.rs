@@ -288,7 +288,10 @@ impl Extraction {
 
     fn keep(&mut self, format: Format, path: &str, content: Vec<u8>) {
         self.total += content.len() as u64;
-        let filename = path.rsplit(['/', '\\']).next().unwrap_or(path);
+        // `path` is encoded: a literal backslash (a Windows separator) is `\\`, while `\x`
+        // starts the escape of a byte.
+        let filename = path.rsplit('/').next().unwrap_or(path);
+        let filename = filename.rsplit("\\\\").next().unwrap_or(filename);
         let mut meta = PayloadMeta::default().with_extra("archive", format.name());
         if !filename.is_empty() {
             meta = meta.with_extra("filename", filename);
@@ -355,10 +358,11 @@ fn zip<R: Read + Seek>(
         }
         let (name, encrypted, is_dir, compressed, size) = match archive.by_index_raw(i) {
             Ok(raw) => {
-                // Names that are not valid in their declared encoding keep their bytes.
+                // stoq's one encoding; names that are not valid in their declared encoding
+                // keep their bytes.
                 let name = raw
                     .name()
-                    .map(|n| n.into_owned())
+                    .map(|n| stoq_plugin_abi::bytes_to_string(n.as_bytes()))
                     .unwrap_or_else(|_| stoq_plugin_abi::bytes_to_string(raw.name_raw()));
                 let sizes = (raw.compressed_size(), raw.size());
                 (name, raw.encrypted(), raw.is_dir(), sizes.0, sizes.1)
@@ -450,12 +454,8 @@ fn tar<R: Read>(source: R, limits: &Limits, out: &mut Extraction) -> Result<()> 
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let path = entry
-            .path_bytes()
-            .iter()
-            .map(|&b| b as char)
-            .collect::<String>();
-        let path = String::from_utf8(entry.path_bytes().to_vec()).unwrap_or(path);
+        // Names are bytes: stoq's one encoding (`\xNN` for bytes that are not UTF-8).
+        let path = stoq_plugin_abi::bytes_to_string(&entry.path_bytes());
         // A tar entry's reader ends at its declared size.
         let declared = Some(entry.size());
         out.member(limits, Format::Tar, &path, (None, declared), &mut entry);

@@ -590,3 +590,25 @@ fn limits_can_be_capped_by_the_host() {
         ["member b.bin: limit max_total_size (60) exceeded; not extracted"]
     );
 }
+
+#[test]
+fn member_names_use_stoqs_one_encoding() {
+    // A tar name holding the byte 0xE9 and a Windows separator: the path keeps both,
+    // unambiguously (`\xe9`, `\\`), and the file name is what follows the separator.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(1);
+    header.set_mode(0o644);
+    header.as_gnu_mut().unwrap().name[..12].copy_from_slice(b"dir\\caf\xe9.txt");
+    header.set_cksum();
+    tar.append(&header, b"x".as_slice()).unwrap();
+    let tar = tar.into_inner().unwrap();
+    let out = run(&tar, &Limits::default()).expect("tar");
+    let meta = &out.extracted[0].payload_meta.extra_data;
+    assert_eq!(meta["path"], "dir\\\\caf\\xe9.txt");
+    assert_eq!(meta["filename"], "caf\\xe9.txt");
+    assert_eq!(
+        stoq_plugin_abi::string_to_bytes(meta["path"].as_str().unwrap()).unwrap(),
+        b"dir\\caf\xe9.txt"
+    );
+}
