@@ -224,8 +224,18 @@ impl Preflight for ProcessPreflight {
         let mut cache = self.read_cache();
         let mut verdicts: Vec<Option<Verdict>> = vec![None; paths.len()];
         let mut pending = Vec::new();
+        // Files of one folder share its canonical path: one `realpath` per folder.
+        let mut folders: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
         for (i, path) in paths.iter().enumerate() {
-            let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+            let mut canonical = |path: &PathBuf| {
+                let (parent, name) = (path.parent()?, path.file_name()?);
+                let folder = folders
+                    .entry(parent.to_owned())
+                    .or_insert_with(|| parent.canonicalize().ok())
+                    .as_ref()?;
+                Some(folder.join(name))
+            };
+            let key = canonical(path).unwrap_or_else(|| path.clone());
             let id = identity(&key);
             match (cache.get(&key), &id) {
                 (Some(entry), Some(id)) if entry.identity == *id => {

@@ -123,6 +123,12 @@ impl Shared {
     }
 }
 
+/// The cores this process may use, asked once (it reads cgroup files).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// Reads a plugin's `timeout` option (seconds, a number or a string holding one).
 pub(crate) fn timeout_option(
     registry: &Registry,
@@ -271,7 +277,7 @@ impl Engine {
             .filter_map(|(name, _)| Some((name.to_owned(), timeout_option(&registry, name).ok()??)))
             .collect();
         let jobs = match settings.jobs {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => cores(),
             n => n,
         };
         let always_dispatch = settings
@@ -462,7 +468,7 @@ impl Engine {
         F: FnMut(Delivery<T>),
     {
         let threads = match self.shared.settings.jobs {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => cores(),
             n => n,
         };
         let window = if window == 0 { threads * 32 } else { window };
