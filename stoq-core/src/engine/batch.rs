@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::model::StoqResponse;
 
-/// The longest a finished response waits for the rest of its batch.
+/// About the longest a finished response waits for the rest of its batch (at most twice
+/// this: one timed wait to see it, one to wait for the rest).
 const MAX_HOLD: Duration = Duration::from_millis(20);
 
 /// Where a request of a batch delivers its response (on the pool thread that finished it).
@@ -39,8 +40,8 @@ impl<T: Send> Deliver for Completions<T> {
         let mapped = response.map(&self.map);
         let mut ready = self.lock();
         ready.push((index, mapped));
-        // The first response of a batch wakes the caller too: it starts the hold timer.
-        if ready.len() == 1 || ready.len() >= self.wanted() {
+        // Only a whole batch wakes the caller; a partial one is found by its timed wait.
+        if ready.len() >= self.wanted() {
             self.wake.notify_one();
         }
     }
@@ -79,19 +80,24 @@ impl<T: Send> Completions<T> {
     /// holds back the ones that finished.
     pub fn collect(&self) -> Vec<(usize, Option<T>)> {
         let mut ready = self.lock();
+        // When the first response of this batch was seen (by a timed wake-up, so a delivery
+        // never has to wake this thread for less than a whole batch).
         let mut since: Option<Instant> = None;
         while self.in_flight.load(Ordering::SeqCst) > 0 && ready.len() < self.wanted() {
-            if ready.is_empty() {
-                ready = self.wake.wait(ready).unwrap_or_else(|e| e.into_inner());
-                continue;
-            }
-            let first = *since.get_or_insert_with(Instant::now);
-            let Some(left) = MAX_HOLD.checked_sub(first.elapsed()) else {
-                break;
+            let wait = match since {
+                None if ready.is_empty() => MAX_HOLD,
+                None => {
+                    since = Some(Instant::now());
+                    MAX_HOLD
+                }
+                Some(first) => match MAX_HOLD.checked_sub(first.elapsed()) {
+                    Some(left) => left,
+                    None => break,
+                },
             };
             ready = self
                 .wake
-                .wait_timeout(ready, left)
+                .wait_timeout(ready, wait)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
