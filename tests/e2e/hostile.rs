@@ -226,15 +226,19 @@ fn a_folder_that_cannot_be_read_makes_the_exit_status_1() {
     std::fs::create_dir(&locked).expect("mkdir");
     text(&locked, "inside", "x");
     let plugins = test_plugin_dir_with_hash();
-    // Root reads any folder: drop to nobody when running as root.
+    // Root reads any folder: drop to nobody when running as root. Nobody may not reach the
+    // build folder (e.g. under a 0700 home), so it runs a copy of the binary kept here.
+    let bin = tempfile::tempdir().expect("dir");
     let mut cmd = if is_root() {
         use std::os::unix::fs::PermissionsExt;
-        for path in [root, plugins.path()] {
+        let copy = bin.path().join("stoq");
+        std::fs::copy(&env().stoq, &copy).expect("copy stoq");
+        for path in [root, plugins.path(), bin.path()] {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(&env().stoq)
+            .arg(&copy)
             .env("HOME", "/nonexistent")
             .env("STOQ_CACHE_DIR", "/nonexistent")
             .env_remove("STOQ_PLUGIN_DIR")
