@@ -244,8 +244,8 @@ pub struct Finished {
     pub connector_errors: Vec<crate::model::ErrorRecord>,
 }
 
-/// What [`Engine::scan_many_events`] hands its caller: responses, or what
-/// [`Engine::scan_many_mapped`] made of them.
+/// What [`Engine::scan_many_mapped`] hands its caller: what its `map` made of each response,
+/// and batch ends.
 #[derive(Debug)]
 pub enum Delivery<T = StoqResponse> {
     /// The response to the input at this index.
@@ -438,27 +438,22 @@ impl Engine {
         C: Into<Content>,
         F: FnMut(usize, StoqResponse),
     {
-        self.scan_many_events(inputs, window, |event| {
-            if let Delivery::Response(index, response) = event {
-                on_response(index, response);
-            }
-        });
+        self.scan_many_mapped(
+            inputs,
+            window,
+            |response| response,
+            |event| {
+                if let Delivery::Response(index, response) = event {
+                    on_response(index, response);
+                }
+            },
+        );
     }
 
-    /// [`Engine::scan_many`], also telling the caller when a batch of responses was handed
-    /// over ([`Delivery::BatchEnd`]): the moment to flush buffered output, so nothing that
-    /// finished waits behind a request still running.
-    pub fn scan_many_events<I, C, F>(&self, inputs: I, window: usize, on_event: F)
-    where
-        I: IntoIterator<Item = (C, PayloadMeta, RequestMeta)>,
-        C: Into<Content>,
-        F: FnMut(Delivery),
-    {
-        self.scan_many_mapped(inputs, window, |response| response, on_event);
-    }
-
-    /// [`Engine::scan_many_events`], with each response turned into a `T` by `map` on the
-    /// pool thread that finished it (e.g. serialised), so the caller's thread only writes.
+    /// [`Engine::scan_many`], with each response turned into a `T` by `map` on the pool thread
+    /// that finished it (e.g. serialised, so the caller's thread only writes), and the caller
+    /// told when a batch was handed over ([`Delivery::BatchEnd`]): the moment to flush
+    /// buffered output, so nothing that finished waits behind a request still running.
     pub fn scan_many_mapped<I, C, T, M, F>(&self, inputs: I, window: usize, map: M, mut on_event: F)
     where
         I: IntoIterator<Item = (C, PayloadMeta, RequestMeta)>,
