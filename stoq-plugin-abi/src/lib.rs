@@ -65,6 +65,12 @@
 //!   payload; everything else goes on. Do not rely on it for control flow.
 //! - **Logging.** Use `tracing` (re-exported as [`tracing`]); events reach the host's log
 //!   with the plugin's name.
+//! - **Limits.** A plugin that extracts or copies reads [`Request::limits`] and stops at them
+//!   (no payload over `max_payload_size`, no more than `extracted_bytes_left`): the host drops
+//!   the excess anyway, but only after it was held in memory.
+//! - **Names.** File names and other bytes that may not be UTF-8 go into results through
+//!   [`bytes_to_string`] (`\xNN` for invalid bytes, `\\` for a backslash; inverse
+//!   [`string_to_bytes`]), so every plugin encodes them alike.
 //! - **Bytes.** [`Payload::content`] borrows the host's bytes; an
 //!   [`ExtractedPayload::content`] `Vec` is handed to the host without a copy.
 //!
