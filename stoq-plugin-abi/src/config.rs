@@ -7,6 +7,8 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::options::OptionKind;
+
 /// Options the host itself reads; they are never reported as unused.
 const HOST_KEYS: &[&str] = &[
     "required_workers",
@@ -42,13 +44,13 @@ impl std::error::Error for OptionError {}
 /// The merged options of one plugin, handed to its config hook ([`Plugin::new`]).
 ///
 /// Values come from (highest precedence first) `--plugin-opts NAME:KEY=VALUE`, the `[NAME]`
-/// section of the global config file, the TOML file beside the library, and the plugin's
-/// built-in defaults ([`PluginInfo::default_options`]). Values given on the command line are
-/// strings; the getters accept both the typed and the string form, like stoQ's
+/// section of the global config file, the TOML file beside the library, and the defaults the
+/// plugin declares ([`PluginInfo::options`]). Declared options arrive checked and converted
+/// to their type; the getters also accept the string forms of undeclared keys, like stoQ's
 /// `getboolean`/`getint`/`getlist`/`getjson`.
 ///
 /// [`Plugin::new`]: crate::Plugin::new
-/// [`PluginInfo::default_options`]: crate::PluginInfo::default_options
+/// [`PluginInfo::options`]: crate::PluginInfo::options
 pub struct PluginConfig {
     plugin_name: String,
     options: Map<String, Value>,
@@ -59,7 +61,7 @@ pub struct PluginConfig {
 impl PluginConfig {
     /// A configuration for `plugin_name` with these options. `required_workers` starts from the
     /// `required_workers` option when present, else from `default_required`.
-    pub fn new(
+    pub(crate) fn new(
         plugin_name: impl Into<String>,
         options: Map<String, Value>,
         default_required: &[&str],
@@ -101,91 +103,90 @@ impl PluginConfig {
         }
     }
 
-    /// A boolean: `true`/`false`, or a string `1/yes/true/on` or `0/no/false/off` (any case).
-    pub fn get_bool(&self, key: &str) -> Result<Option<bool>, OptionError> {
+    fn typed(&self, key: &str, kind: OptionKind) -> Result<Option<Value>, OptionError> {
         let Some(value) = self.raw(key) else {
             return Ok(None);
         };
-        match value {
-            Value::Bool(b) => Ok(Some(*b)),
-            Value::Number(n) if n.as_u64() == Some(0) => Ok(Some(false)),
-            Value::Number(n) if n.as_u64() == Some(1) => Ok(Some(true)),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-                "1" | "yes" | "true" | "on" => Ok(Some(true)),
-                "0" | "no" | "false" | "off" => Ok(Some(false)),
-                _ => Err(self.error(key, format!("expected a boolean, got {value}"))),
-            },
-            _ => Err(self.error(key, format!("expected a boolean, got {value}"))),
-        }
+        kind.coerce(value)
+            .map(Some)
+            .map_err(|reason| self.error(key, reason))
+    }
+
+    fn present<T>(&self, key: &str, value: Option<T>) -> Result<T, OptionError> {
+        value.ok_or_else(|| self.error(key, "is not set and has no default"))
+    }
+
+    /// A boolean: `true`/`false`, or a string `1/yes/true/on` or `0/no/false/off` (any case).
+    /// `None` when it is not set and has no declared default.
+    pub fn get_bool(&self, key: &str) -> Result<Option<bool>, OptionError> {
+        Ok(self.typed(key, OptionKind::Bool)?.and_then(|v| v.as_bool()))
     }
 
     /// An integer: a number or a string holding one.
     pub fn get_int(&self, key: &str) -> Result<Option<i64>, OptionError> {
-        let Some(value) = self.raw(key) else {
-            return Ok(None);
-        };
-        let parsed = match value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        };
-        parsed
-            .map(Some)
-            .ok_or_else(|| self.error(key, format!("expected an integer, got {value}")))
+        Ok(self.typed(key, OptionKind::Int)?.and_then(|v| v.as_i64()))
     }
 
     /// A floating-point number: a number or a string holding one.
     pub fn get_float(&self, key: &str) -> Result<Option<f64>, OptionError> {
-        let Some(value) = self.raw(key) else {
-            return Ok(None);
-        };
-        let parsed = match value {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        };
-        parsed
-            .map(Some)
-            .ok_or_else(|| self.error(key, format!("expected a number, got {value}")))
+        Ok(self.typed(key, OptionKind::Float)?.and_then(|v| v.as_f64()))
     }
 
     /// A string. Numbers and booleans are accepted and printed.
     pub fn get_str(&self, key: &str) -> Result<Option<String>, OptionError> {
-        let Some(value) = self.raw(key) else {
-            return Ok(None);
-        };
-        match value {
-            Value::String(s) => Ok(Some(s.clone())),
-            Value::Number(_) | Value::Bool(_) => Ok(Some(value.to_string())),
-            _ => Err(self.error(key, format!("expected a string, got {value}"))),
-        }
+        Ok(self
+            .typed(key, OptionKind::String)?
+            .and_then(|v| v.as_str().map(str::to_owned)))
     }
 
     /// A list of strings: an array, or a comma-separated string (`"a, b,c"`); items are trimmed
     /// and empty items dropped.
     pub fn get_list(&self, key: &str) -> Result<Option<Vec<String>>, OptionError> {
-        let Some(value) = self.raw(key) else {
-            return Ok(None);
-        };
-        match value {
-            Value::String(s) => Ok(Some(
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|item| !item.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            )),
+        Ok(self.typed(key, OptionKind::List)?.map(|v| match v {
             Value::Array(items) => items
-                .iter()
-                .map(|item| match item {
-                    Value::String(s) => Ok(s.clone()),
-                    Value::Number(_) | Value::Bool(_) => Ok(item.to_string()),
-                    _ => Err(self.error(key, format!("expected a list of strings, got {value}"))),
-                })
-                .collect::<Result<_, _>>()
-                .map(Some),
-            _ => Err(self.error(key, format!("expected a list, got {value}"))),
-        }
+                .into_iter()
+                .filter_map(|item| item.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }))
+    }
+
+    /// A declared boolean option: its value, or its declared default. An error when neither
+    /// exists (an option declared [`required`](crate::OptionSpec::required) is checked before
+    /// the config hook runs, so this happens only for undeclared or optional keys).
+    pub fn bool(&self, key: &str) -> Result<bool, OptionError> {
+        let value = self.get_bool(key)?;
+        self.present(key, value)
+    }
+
+    /// A declared integer option: its value, or its declared default.
+    pub fn int(&self, key: &str) -> Result<i64, OptionError> {
+        let value = self.get_int(key)?;
+        self.present(key, value)
+    }
+
+    /// A declared floating-point option: its value, or its declared default.
+    pub fn float(&self, key: &str) -> Result<f64, OptionError> {
+        let value = self.get_float(key)?;
+        self.present(key, value)
+    }
+
+    /// A declared string option: its value, or its declared default.
+    pub fn string(&self, key: &str) -> Result<String, OptionError> {
+        let value = self.get_str(key)?;
+        self.present(key, value)
+    }
+
+    /// A declared list option: its value, or its declared default.
+    pub fn list(&self, key: &str) -> Result<Vec<String>, OptionError> {
+        let value = self.get_list(key)?;
+        self.present(key, value)
+    }
+
+    /// A declared option of any deserialisable type: its value, or its declared default.
+    pub fn value<T: DeserializeOwned>(&self, key: &str) -> Result<T, OptionError> {
+        let value = self.get(key)?;
+        self.present(key, value)
     }
 
     /// A set of strings, read like [`get_list`](Self::get_list).

@@ -14,25 +14,39 @@
 //! impl Plugin for ExampleWorker {
 //!     const INFO: PluginInfo = PluginInfo::new("example", env!("CARGO_PKG_VERSION"))
 //!         .description("Says whether it is useful")
-//!         .default_options("useful = false");
+//!         .options(&[OptionSpec::bool("useful", false).doc("Whether to say it is useful")]);
 //!
-//!     // The config hook: read and validate options here.
+//!     // The config hook: options arrive checked against their declarations.
 //!     fn new(config: &mut PluginConfig) -> Result<Self> {
-//!         Ok(Self { useful: config.get_bool("useful")?.unwrap_or(false) })
+//!         Ok(Self { useful: config.bool("useful")? })
 //!     }
 //! }
 //!
 //! impl Worker for ExampleWorker {
-//!     fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<Option<WorkerResponse>> {
-//!         let results = json!({ "worker_results": format!("useful: {}", self.useful) });
+//!     fn scan(&self, _payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
 //!         // Extracted payloads go back into the same workflow.
-//!         let lorem = ExtractedPayload::with_meta(b"Lorem ipsum".to_vec(), PayloadMeta::dispatch_to(["hash"]));
-//!         Ok(Some(WorkerResponse::new(results).with_extracted([lorem])))
+//!         let lorem = ExtractedPayload::new(b"Lorem ipsum".to_vec()).with_dispatch_to(["hash"]);
+//!         Ok(WorkerResponse::new(json!({"worker_results": format!("useful: {}", self.useful)}))
+//!             .with_extracted([lorem]))
 //!     }
 //! }
 //!
 //! stoq_plugin_abi::export_plugin!(ExampleWorker => worker);
-//! # fn main() {}
+//! # fn main() {
+//! # #[cfg(feature = "testing")] {
+//! # use stoq_plugin_abi::testing::PluginTest;
+//! # let response = PluginTest::<ExampleWorker>::new().option("useful", "yes").scan(b"x").unwrap();
+//! # assert_eq!(response.results, Some(json!({"worker_results": "useful: true"})));
+//! # assert_eq!(response.extracted[0].payload_meta.dispatch_to, ["hash"]);
+//! # }
+//! # }
+//! ```
+//!
+//! Its unit test, run the way the host runs it (feature `testing`, see [`testing`]):
+//!
+//! ```ignore
+//! let response = PluginTest::<ExampleWorker>::new().option("useful", true).scan(b"x")?;
+//! assert_eq!(response.results, Some(json!({"worker_results": "useful: true"})));
 //! ```
 //!
 //! With `Cargo.toml`:
@@ -43,16 +57,28 @@
 //!
 //! [dependencies]
 //! stoq-plugin-abi = "1"
+//!
+//! [dev-dependencies]
+//! stoq-plugin-abi = { version = "1", features = ["testing"] }
 //! ```
 //!
 //! # What you write
 //!
 //! - [`Plugin`]: the facts the library carries ([`PluginInfo`]: name, version, description,
-//!   default `required_workers`, default options) and the config hook [`Plugin::new`], which
-//!   reads options through [`PluginConfig`]'s typed getters and rejects bad values.
-//! - One trait per role: [`Worker`], [`Dispatcher`], [`Archiver`], [`Connector`],
-//!   [`Decorator`], [`Provider`]. One type may have several roles.
-//! - [`export_plugin!`] once, naming the roles.
+//!   default `required_workers`, declared [`OptionSpec`]s, `min_stoq_version`) and the config
+//!   hook [`Plugin::new`], which reads options through [`PluginConfig`]'s getters and rejects
+//!   bad values.
+//! - One trait per role, each with a complete example: [`Worker`] (above), [`Dispatcher`],
+//!   [`Archiver`], [`Connector`], [`Decorator`], [`Provider`]. One type may have several roles.
+//! - [`export_plugin!`] once per library, naming each plugin type and its roles; one library
+//!   may hold several plugins.
+//! - Unit tests with [`testing::PluginTest`], which runs the plugin through the host's entry
+//!   points without building a library.
+//!
+//! Every type a plugin builds ([`WorkerResponse`], [`PayloadMeta`], [`ExtractedPayload`],
+//! [`DispatcherResponse`], [`ArchiverResponse`], [`DecoratorResponse`], [`PluginInfo`],
+//! [`OptionSpec`], …) is built with constructors and `with_*` methods and is
+//! `#[non_exhaustive]`, so a field added in a later 1.x release never breaks a plugin's build.
 //!
 //! # Rules the host relies on
 //!
@@ -74,13 +100,30 @@
 //! - **Bytes.** [`Payload::content`] borrows the host's bytes; an
 //!   [`ExtractedPayload::content`] `Vec` is handed to the host without a copy.
 //!
+//! # Options
+//!
+//! Declare each option with its type, default and doc ([`OptionSpec`]). The host checks every
+//! configured value (the TOML file beside the library, the `[NAME]` section of the config
+//! file, `--plugin-opts NAME:KEY=VALUE`) against the declarations at start-up, and names the
+//! plugin, the key and the source of a bad value; an unknown key is reported with the closest
+//! declared name; `stoq list` shows the declarations. The getters ([`PluginConfig::bool`],
+//! [`PluginConfig::int`], …) return the declared default when nothing was set.
+//!
+//! # Versions
+//!
+//! [`PluginInfo::min_stoq_version`] names the oldest host a plugin works with: an older host
+//! refuses to load it and says both versions. stoQ's `min_stoq_version` *option*, set in a
+//! config file, keeps stoQ's meaning: a warning, and the plugin still loads.
+//!
 //! # Compatibility
 //!
 //! The crate's major version is the ABI major. Within ABI 1, a plugin built against any 1.x
 //! keeps loading in every later 1.x host: the binary surface ([`ffi`]) is frozen, and
-//! everything that evolves (responses, metadata, options, context keys) travels as JSON.
-//! `abi_stable` checks the layout of every type when the host loads a library, so a plugin
-//! built against another major is rejected with a message, not a crash.
+//! everything that evolves (manifests, responses, metadata, options, context keys) travels as
+//! the JSON documents of [`wire`]. `abi_stable` checks the layout of every type when the host
+//! loads a library, so a plugin built against another major is rejected with a message, not a
+//! crash. The repository keeps a plugin built against the published 1.0.0 crate, and its CI
+//! fails the day a host stops loading it.
 #![deny(missing_docs)]
 // `#[sabi_trait]` expands to impl blocks the `non_local_definitions` lint flags.
 #![allow(non_local_definitions)]
@@ -88,15 +131,18 @@
 pub mod config;
 mod export;
 pub mod ffi;
-#[cfg(feature = "host")]
-pub mod host;
 mod log;
+pub mod options;
 pub mod payload;
 pub mod plugin;
 pub mod provider;
 pub mod types;
+pub mod wire;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use config::{OptionError, PluginConfig};
+pub use options::{DeclaredOption, OptionKind, OptionSpec};
 pub use payload::{HostLimits, Payload, PayloadSummary, Request};
 pub use plugin::{
     Archiver, Connector, Decorator, Dispatcher, Plugin, PluginInfo, Provider, Sink, Worker,
@@ -123,13 +169,13 @@ pub mod prelude {
     pub use crate::{
         Archiver, ArchiverResponse, Connector, Decorator, DecoratorResponse, Dispatcher,
         DispatcherResponse, Error, ExtractedPayload, HostLimits, IngestItem, ItemOutcome,
-        ItemStatus, Payload, PayloadMeta, Plugin, PluginConfig, PluginInfo, Provider, Request,
-        RequestMeta, Result, Sink, Worker, WorkerResponse,
+        ItemStatus, OptionKind, OptionSpec, Payload, PayloadMeta, Plugin, PluginConfig,
+        PluginInfo, Provider, Request, RequestMeta, Result, Sink, Worker, WorkerResponse,
     };
-    pub use serde_json::json;
+    pub use serde_json::{Map, Value, json};
 }
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::export::{Roles, instantiate, manifest};
+    pub use crate::export::{Exported, Roles, instantiate, manifest};
 }

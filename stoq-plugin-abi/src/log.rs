@@ -29,7 +29,9 @@ pub(crate) fn level_to_u8(level: &Level) -> u8 {
     }
 }
 
-/// Installs the forwarder once per library. Later calls (more instances) keep the first.
+/// Installs the forwarder once per library. Later calls (more instances) keep the first. Each
+/// event names the plugin whose entry point runs on its thread; `plugin` names events sent
+/// from threads a plugin started itself.
 pub(crate) fn install(host: HostApi, plugin: &'static str) {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
@@ -98,10 +100,11 @@ impl Subscriber for Forward {
         let mut fields = Fields(String::new());
         event.record(&mut fields);
         let meta = event.metadata();
+        let current = crate::export::current_plugin();
         Self::send(
             &self.host,
             level_to_u8(meta.level()),
-            self.plugin,
+            if current.is_empty() { self.plugin } else { current },
             meta.target(),
             &fields.0,
         );

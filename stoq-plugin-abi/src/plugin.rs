@@ -4,8 +4,10 @@
 use serde_json::Value;
 
 use crate::config::PluginConfig;
+use crate::options::OptionSpec;
 use crate::payload::{Payload, Request};
-use crate::provider::{IngestItem, ItemEnvelope, ItemOutcome};
+use crate::provider::{IngestItem, ItemOutcome};
+use crate::wire::ItemEnvelope;
 use crate::types::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, ExtractedPayload, PayloadMeta, Result,
     WorkerResponse,
@@ -15,6 +17,7 @@ use crate::types::{
 /// into a plugin folder is self-describing. Build it in a `const` with [`PluginInfo::new`] and
 /// the builder methods.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct PluginInfo {
     /// The unique name users dispatch to (`-s NAME`), e.g. `"hash"`.
     pub name: &'static str,
@@ -29,9 +32,13 @@ pub struct PluginInfo {
     /// Workers that must run on a payload before this one (overridable by the
     /// `required_workers` option, or in [`Plugin::new`] through [`PluginConfig`]).
     pub required_workers: &'static [&'static str],
-    /// Default option values, as a TOML table body (e.g. `"sha512 = false"`). The host parses it
-    /// when the library is loaded, so a syntax error is reported at load time.
-    pub default_options: &'static str,
+    /// The options the plugin accepts, each with a type, a default and a line of doc
+    /// ([`OptionSpec`]). The host checks every configured value against them before the
+    /// config hook runs, and the getters of [`PluginConfig`] return the defaults.
+    pub options: &'static [OptionSpec],
+    /// The oldest stoq host the plugin works with (e.g. `"0.2.0"`), empty for any. A host
+    /// older than this refuses to load the plugin and names both versions.
+    pub min_stoq_version: &'static str,
 }
 
 impl PluginInfo {
@@ -44,7 +51,8 @@ impl PluginInfo {
             description: "",
             website: "",
             required_workers: &[],
-            default_options: "",
+            options: &[],
+            min_stoq_version: "",
         }
     }
 
@@ -72,9 +80,15 @@ impl PluginInfo {
         self
     }
 
-    /// Sets the default options (a TOML table body).
-    pub const fn default_options(mut self, toml: &'static str) -> Self {
-        self.default_options = toml;
+    /// Declares the options ([`OptionSpec`]).
+    pub const fn options(mut self, options: &'static [OptionSpec]) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Sets the oldest stoq host the plugin works with.
+    pub const fn min_stoq_version(mut self, version: &'static str) -> Self {
+        self.min_stoq_version = version;
         self
     }
 }
@@ -96,12 +110,46 @@ pub trait Plugin: Send + Sync + Sized + 'static {
 
 /// A worker scans a payload and may extract child payloads (stoQ's `WorkerPlugin`).
 pub trait Worker: Plugin {
-    /// Scans one payload. `Ok(None)` means "nothing to report". An `Err` is recorded in the
-    /// response as an error of this plugin on this payload; the scan of everything else goes on.
-    fn scan(&self, payload: &Payload<'_>, request: &Request<'_>) -> Result<Option<WorkerResponse>>;
+    /// Scans one payload. [`WorkerResponse::empty`] means "nothing to report". An `Err` is
+    /// recorded in the response as an error of this plugin on this payload; the scan of
+    /// everything else goes on.
+    fn scan(&self, payload: &Payload<'_>, request: &Request<'_>) -> Result<WorkerResponse>;
 }
 
 /// A dispatcher names the workers that should scan a payload (stoQ's `DispatcherPlugin`).
+///
+/// A complete example: send Windows executables to `peinfo`, and archives to `decompress`
+/// once `hash` has run on them (a dispatcher is asked again when the request changes).
+///
+/// ```
+/// use stoq_plugin_abi::prelude::*;
+///
+/// pub struct ByMagic;
+///
+/// impl Plugin for ByMagic {
+///     const INFO: PluginInfo = PluginInfo::new("by_magic", "1.0.0")
+///         .description("Routes payloads by their first bytes");
+///     fn new(_config: &mut PluginConfig) -> Result<Self> {
+///         Ok(Self)
+///     }
+/// }
+///
+/// impl Dispatcher for ByMagic {
+///     fn get_dispatches(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<DispatcherResponse> {
+///         let content = payload.content();
+///         if content.starts_with(b"MZ") {
+///             return Ok(DispatcherResponse::new(["peinfo"]).with_meta("peinfo", json!({"magic": "MZ"})));
+///         }
+///         if content.starts_with(b"PK\x03\x04") && payload.plugins_run().iter().any(|p| p == "hash") {
+///             return Ok(DispatcherResponse::new(["decompress"]));
+///         }
+///         Ok(DispatcherResponse::empty())
+///     }
+/// }
+///
+/// stoq_plugin_abi::export_plugin!(ByMagic => dispatcher);
+/// # fn main() {}
+/// ```
 pub trait Dispatcher: Plugin {
     /// Picks workers for one payload. It may be asked again about the same payload when the
     /// request changes (e.g. after other workers ran).
@@ -109,17 +157,53 @@ pub trait Dispatcher: Plugin {
         &self,
         payload: &Payload<'_>,
         request: &Request<'_>,
-    ) -> Result<Option<DispatcherResponse>>;
+    ) -> Result<DispatcherResponse>;
 }
 
 /// An archiver saves payloads and fetches them back (stoQ's `ArchiverPlugin`).
+///
+/// A complete example: save each payload in a folder under its SHA-256, and fetch it back for
+/// a provider task `{"folder_archiver": {"sha256": ".."}}` (`stoq run -S folder_archiver`).
+///
+/// ```
+/// use std::path::PathBuf;
+/// use stoq_plugin_abi::prelude::*;
+///
+/// pub struct FolderArchiver {
+///     folder: PathBuf,
+/// }
+///
+/// impl Plugin for FolderArchiver {
+///     const INFO: PluginInfo = PluginInfo::new("folder_archiver", "1.0.0")
+///         .options(&[OptionSpec::string("folder", "").required().doc("Where payloads are saved")]);
+///     fn new(config: &mut PluginConfig) -> Result<Self> {
+///         Ok(Self { folder: config.string("folder")?.into() })
+///     }
+/// }
+///
+/// impl Archiver for FolderArchiver {
+///     fn archive(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<ArchiverResponse> {
+///         // A real archiver names files by a digest; the id keeps the example short.
+///         let path = self.folder.join(payload.id());
+///         std::fs::write(&path, payload.content())?;
+///         Ok(ArchiverResponse::new(json!({"path": path.display().to_string()})))
+///     }
+///
+///     fn get(&self, task: &Value) -> Result<Option<ExtractedPayload>> {
+///         let Some(name) = task.get("sha256").and_then(Value::as_str) else {
+///             return Err(Error::msg("the task names no `sha256`"));
+///         };
+///         let content = std::fs::read(self.folder.join(name))?;
+///         Ok(Some(ExtractedPayload::new(content).with_extra("sha256", name)))
+///     }
+/// }
+///
+/// stoq_plugin_abi::export_plugin!(FolderArchiver => archiver);
+/// # fn main() {}
+/// ```
 pub trait Archiver: Plugin {
     /// Saves one payload (destination archiver).
-    fn archive(
-        &self,
-        payload: &Payload<'_>,
-        request: &Request<'_>,
-    ) -> Result<Option<ArchiverResponse>>;
+    fn archive(&self, payload: &Payload<'_>, request: &Request<'_>) -> Result<ArchiverResponse>;
 
     /// Fetches the payload a provider task names (source archiver). The default fetches nothing.
     fn get(&self, task: &Value) -> Result<Option<ExtractedPayload>> {
@@ -129,15 +213,75 @@ pub trait Archiver: Plugin {
 }
 
 /// A connector receives every finished response (stoQ's `ConnectorPlugin`).
+///
+/// A complete example: append each response as one JSON line to a file. An `Err` is recorded
+/// with the connector's name, and `stoq run` tells the provider the item failed, so nothing
+/// is acknowledged that was not saved.
+///
+/// ```
+/// use std::io::Write;
+/// use std::sync::Mutex;
+/// use stoq_plugin_abi::prelude::*;
+///
+/// pub struct JsonLines {
+///     file: Mutex<std::fs::File>,
+/// }
+///
+/// impl Plugin for JsonLines {
+///     const INFO: PluginInfo = PluginInfo::new("json_lines", "1.0.0")
+///         .options(&[OptionSpec::string("path", "responses.jsonl").doc("The file appended to")]);
+///     fn new(config: &mut PluginConfig) -> Result<Self> {
+///         let file = std::fs::OpenOptions::new().create(true).append(true).open(config.string("path")?)?;
+///         Ok(Self { file: Mutex::new(file) })
+///     }
+/// }
+///
+/// impl Connector for JsonLines {
+///     fn save(&self, response: &Value) -> Result<()> {
+///         let mut file = self.file.lock().map_err(|_| Error::msg("a writer panicked"))?;
+///         writeln!(file, "{response}")?;
+///         Ok(())
+///     }
+/// }
+///
+/// stoq_plugin_abi::export_plugin!(JsonLines => connector);
+/// # fn main() {}
+/// ```
 pub trait Connector: Plugin {
     /// Saves one response (stoQ's JSON shape).
     fn save(&self, response: &Value) -> Result<()>;
 }
 
 /// A decorator adds a summary over a whole response (stoQ's `DecoratorPlugin`).
+///
+/// A complete example: count the payloads and errors of a response; the result appears under
+/// `decorators.summary`.
+///
+/// ```
+/// use stoq_plugin_abi::prelude::*;
+///
+/// pub struct Summary;
+///
+/// impl Plugin for Summary {
+///     const INFO: PluginInfo = PluginInfo::new("summary", "1.0.0");
+///     fn new(_config: &mut PluginConfig) -> Result<Self> {
+///         Ok(Self)
+///     }
+/// }
+///
+/// impl Decorator for Summary {
+///     fn decorate(&self, response: &Value) -> Result<DecoratorResponse> {
+///         let count = |key: &str| response[key].as_array().map_or(0, Vec::len);
+///         Ok(DecoratorResponse::new(json!({"payloads": count("results"), "errors": count("errors")})))
+///     }
+/// }
+///
+/// stoq_plugin_abi::export_plugin!(Summary => decorator);
+/// # fn main() {}
+/// ```
 pub trait Decorator: Plugin {
     /// Summarises one response.
-    fn decorate(&self, response: &Value) -> Result<Option<DecoratorResponse>>;
+    fn decorate(&self, response: &Value) -> Result<DecoratorResponse>;
 }
 
 /// A provider feeds payloads or tasks to `stoq run` (stoQ's `ProviderPlugin`).
@@ -159,17 +303,17 @@ pub trait Decorator: Plugin {
 ///
 /// impl Plugin for ListProvider {
 ///     const INFO: PluginInfo = PluginInfo::new("list_provider", "0.1.0")
-///         .description("Scans the files named in a list");
+///         .description("Scans the files named in a list")
+///         .options(&[OptionSpec::string("list", "").required().doc("A file naming one file per line")]);
 ///     fn new(config: &mut PluginConfig) -> Result<Self> {
-///         let list = config.get_str("list")?.ok_or_else(|| Error::msg("option `list` is required"))?;
-///         Ok(Self { list, finished: Mutex::new(Vec::new()) })
+///         Ok(Self { list: config.string("list")?, finished: Mutex::new(Vec::new()) })
 ///     }
 /// }
 ///
 /// impl Provider for ListProvider {
 ///     fn ingest(&self, sink: &Sink<'_>) -> Result<()> {
 ///         for path in std::fs::read_to_string(&self.list)?.lines() {
-///             let meta = PayloadMeta::default().with_extra("filename", path);
+///             let meta = PayloadMeta::new().with_extra("filename", path);
 ///             let item = IngestItem::payload(std::fs::read(path)?).with_id(path).with_payload_meta(meta);
 ///             // `put` blocks while the host is full; `false` means it is shutting down.
 ///             if !sink.put(item) {

@@ -99,23 +99,6 @@ impl IngestItem {
     }
 }
 
-/// The wire form of an [`IngestItem`] without its bytes (the JSON of an
-/// [`ffi::ITEM_ENVELOPE`](crate::ffi::ITEM_ENVELOPE) item).
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-#[doc(hidden)]
-pub struct ItemEnvelope {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<Value>,
-    pub payload_meta: PayloadMeta,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_meta: Option<RequestMeta>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub scan_id: Option<String>,
-}
-
 /// What became of an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -173,13 +156,4 @@ impl ItemOutcome {
         self.scan_id = Some(scan_id.into());
         self
     }
-}
-
-/// What the host says before calling `ingest` (the JSON of
-/// [`ffi::CALL_PROVIDER_START`](crate::ffi::CALL_PROVIDER_START)).
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-#[doc(hidden)]
-pub struct ProviderStart {
-    pub max_in_flight: usize,
 }

@@ -5,9 +5,20 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Metadata of one payload (stoQ's `PayloadMeta`).
+/// Metadata of one payload (stoQ's `PayloadMeta`). Build it with [`PayloadMeta::new`] (or
+/// [`PayloadMeta::dispatch_to`]) and the `with_*` methods; new fields in later 1.x releases
+/// never break a plugin's build.
+///
+/// ```
+/// use stoq_plugin_abi::PayloadMeta;
+///
+/// let meta = PayloadMeta::dispatch_to(["hash"]).with_extra("filename", "a.exe");
+/// assert_eq!(meta.dispatch_to, ["hash"]);
+/// assert!(meta.should_scan && meta.should_archive);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct PayloadMeta {
     /// Whether destination archivers save this payload.
     pub should_archive: bool,
@@ -32,6 +43,11 @@ impl Default for PayloadMeta {
 }
 
 impl PayloadMeta {
+    /// Default metadata: scanned, archived, no extra data, no workers named.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// Metadata that sends the payload to these workers (stoQ's `PayloadMeta(dispatch_to=..)`).
     pub fn dispatch_to<I, S>(workers: I) -> Self
     where
@@ -50,11 +66,45 @@ impl PayloadMeta {
         self.extra_data.insert(key.into(), value.into());
         self
     }
+
+    /// Replaces `extra_data`.
+    #[must_use]
+    pub fn with_extra_data(mut self, extra_data: Map<String, Value>) -> Self {
+        self.extra_data = extra_data;
+        self
+    }
+
+    /// Adds workers that must scan the payload.
+    #[must_use]
+    pub fn with_dispatch_to<I, S>(mut self, workers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.dispatch_to.extend(workers.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets whether dispatchers and workers see the payload (`false`: listed, never scanned).
+    #[must_use]
+    pub fn with_should_scan(mut self, should_scan: bool) -> Self {
+        self.should_scan = should_scan;
+        self
+    }
+
+    /// Sets whether destination archivers save the payload.
+    #[must_use]
+    pub fn with_should_archive(mut self, should_archive: bool) -> Self {
+        self.should_archive = should_archive;
+        self
+    }
 }
 
-/// Metadata of one request (stoQ's `RequestMeta`).
+/// Metadata of one request (stoQ's `RequestMeta`). Build it with [`RequestMeta::new`] and the
+/// `with_*` methods.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct RequestMeta {
     /// Whether destination archivers run for this request.
     pub archive_payloads: bool,
@@ -71,6 +121,34 @@ impl Default for RequestMeta {
             source: None,
             extra_data: Map::new(),
         }
+    }
+}
+
+impl RequestMeta {
+    /// Default metadata: payloads archived, no source, no extra data.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets where the request came from.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Sets one `extra_data` entry.
+    #[must_use]
+    pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra_data.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets whether destination archivers run for the request.
+    #[must_use]
+    pub fn with_archive_payloads(mut self, archive_payloads: bool) -> Self {
+        self.archive_payloads = archive_payloads;
+        self
     }
 }
 
@@ -138,7 +216,17 @@ impl<'de> Deserialize<'de> for Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A payload a worker extracted (stoQ's `ExtractedPayload`). It re-enters the same workflow.
+///
+/// ```
+/// use stoq_plugin_abi::ExtractedPayload;
+///
+/// let child = ExtractedPayload::new(b"MZ...".to_vec())
+///     .with_extra("filename", "a.exe")
+///     .with_dispatch_to(["peinfo"]);
+/// assert_eq!(child.payload_meta.extra_data["filename"], "a.exe");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ExtractedPayload {
     /// The bytes. They are handed to the host without a copy.
     pub content: Vec<u8>,
@@ -149,20 +237,54 @@ pub struct ExtractedPayload {
 impl ExtractedPayload {
     /// An extracted payload with default metadata.
     pub fn new(content: impl Into<Vec<u8>>) -> Self {
-        Self::with_meta(content, PayloadMeta::default())
-    }
-
-    /// An extracted payload with this metadata.
-    pub fn with_meta(content: impl Into<Vec<u8>>, payload_meta: PayloadMeta) -> Self {
         Self {
             content: content.into(),
-            payload_meta,
+            payload_meta: PayloadMeta::default(),
         }
+    }
+
+    /// Replaces its metadata.
+    #[must_use]
+    pub fn with_meta(mut self, payload_meta: PayloadMeta) -> Self {
+        self.payload_meta = payload_meta;
+        self
+    }
+
+    /// Sets one `extra_data` entry of its metadata, e.g. `.with_extra("filename", "a.exe")`.
+    #[must_use]
+    pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.payload_meta = self.payload_meta.with_extra(key, value);
+        self
+    }
+
+    /// Adds workers that must scan it.
+    #[must_use]
+    pub fn with_dispatch_to<I, S>(mut self, workers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.payload_meta = self.payload_meta.with_dispatch_to(workers);
+        self
     }
 }
 
-/// What a worker returns (stoQ's `WorkerResponse`).
+/// What a worker returns (stoQ's `WorkerResponse`). [`WorkerResponse::empty`] (the default) is
+/// the one way to say "nothing to report": no key under `workers`, though the worker still
+/// counts as run.
+///
+/// ```
+/// use stoq_plugin_abi::prelude::*;
+///
+/// let response = WorkerResponse::new(json!({"matches": 2}))
+///     .with_extracted([ExtractedPayload::new(b"child".to_vec())])
+///     .with_error("one section could not be read")
+///     .with_dispatch_to(["yara"]);
+/// assert_eq!(response.errors.len(), 1);
+/// assert!(WorkerResponse::empty().is_empty());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct WorkerResponse {
     /// Results, any JSON value; `None` records no key under `workers` (the worker still counts
     /// as run).
@@ -184,9 +306,29 @@ impl WorkerResponse {
         }
     }
 
+    /// Nothing to report (stoQ's `return None`).
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
     /// A response carrying any serialisable value as its results.
     pub fn from_serialize(results: &impl Serialize) -> Result<Self> {
         Ok(Self::new(serde_json::to_value(results)?))
+    }
+
+    /// Whether it reports nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.results.is_none()
+            && self.extracted.is_empty()
+            && self.errors.is_empty()
+            && self.dispatch_to.is_empty()
+    }
+
+    /// Sets the results.
+    #[must_use]
+    pub fn with_results(mut self, results: impl Into<Value>) -> Self {
+        self.results = Some(results.into());
+        self
     }
 
     /// Adds extracted payloads.
@@ -195,11 +337,40 @@ impl WorkerResponse {
         self.extracted.extend(extracted);
         self
     }
+
+    /// Adds one error (any message; an [`Error`] or a `std` error prints as its message).
+    #[must_use]
+    pub fn with_error(mut self, error: impl fmt::Display) -> Self {
+        self.errors.push(Error::msg(error));
+        self
+    }
+
+    /// Adds workers that must scan the same payload next.
+    #[must_use]
+    pub fn with_dispatch_to<I, S>(mut self, workers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.dispatch_to.extend(workers.into_iter().map(Into::into));
+        self
+    }
 }
 
-/// What a dispatcher returns (stoQ's `DispatcherResponse`).
+/// What a dispatcher returns (stoQ's `DispatcherResponse`). [`DispatcherResponse::empty`]
+/// (the default) names no worker.
+///
+/// ```
+/// use stoq_plugin_abi::prelude::*;
+///
+/// let response = DispatcherResponse::new(["peinfo", "yara"])
+///     .with_meta("peinfo", json!({"rule": "is_pe"}))
+///     .with_should_archive(false);
+/// assert_eq!(response.plugin_names, ["peinfo", "yara"]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct DispatcherResponse {
     /// Workers to schedule on the payload.
     pub plugin_names: Vec<String>,
@@ -213,9 +384,59 @@ pub struct DispatcherResponse {
     pub should_archive: Option<bool>,
 }
 
+impl DispatcherResponse {
+    /// A response naming these workers.
+    pub fn new<I, S>(plugin_names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::empty().with_plugins(plugin_names)
+    }
+
+    /// Names no worker.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Adds workers to schedule.
+    #[must_use]
+    pub fn with_plugins<I, S>(mut self, plugin_names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.plugin_names
+            .extend(plugin_names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets one entry of the dispatch metadata.
+    #[must_use]
+    pub fn with_meta(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.meta.insert(key.into(), value.into());
+        self
+    }
+
+    /// Adds one error.
+    #[must_use]
+    pub fn with_error(mut self, error: impl fmt::Display) -> Self {
+        self.errors.push(Error::msg(error));
+        self
+    }
+
+    /// Sets the payload's `should_archive`.
+    #[must_use]
+    pub fn with_should_archive(mut self, should_archive: bool) -> Self {
+        self.should_archive = Some(should_archive);
+        self
+    }
+}
+
 /// What an archiver's `archive` returns (stoQ's `ArchiverResponse`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct ArchiverResponse {
     /// Results recorded under `archivers.<name>`, e.g. where the bytes were saved.
     pub results: Option<Value>,
@@ -223,9 +444,32 @@ pub struct ArchiverResponse {
     pub errors: Vec<Error>,
 }
 
+impl ArchiverResponse {
+    /// A response carrying these results, e.g. `json!({"path": ..})`.
+    pub fn new(results: impl Into<Value>) -> Self {
+        Self {
+            results: Some(results.into()),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Nothing to report.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Adds one error.
+    #[must_use]
+    pub fn with_error(mut self, error: impl fmt::Display) -> Self {
+        self.errors.push(Error::msg(error));
+        self
+    }
+}
+
 /// What a decorator returns (stoQ's `DecoratorResponse`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct DecoratorResponse {
     /// Results recorded under `decorators.<name>`.
     pub results: Option<Value>,
@@ -233,14 +477,26 @@ pub struct DecoratorResponse {
     pub errors: Vec<Error>,
 }
 
-/// The wire form of a [`WorkerResponse`] without its extracted payloads.
-#[derive(Serialize, Deserialize, Default)]
-#[serde(default)]
-#[doc(hidden)]
-pub struct WorkerEnvelope {
-    pub results: Option<Value>,
-    pub errors: Vec<Error>,
-    pub dispatch_to: Vec<String>,
+impl DecoratorResponse {
+    /// A response carrying these results.
+    pub fn new(results: impl Into<Value>) -> Self {
+        Self {
+            results: Some(results.into()),
+            errors: Vec::new(),
+        }
+    }
+
+    /// Nothing to report.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Adds one error.
+    #[must_use]
+    pub fn with_error(mut self, error: impl fmt::Display) -> Self {
+        self.errors.push(Error::msg(error));
+        self
+    }
 }
 
 /// Turns bytes into a string for JSON output, the one encoding stoq uses everywhere for bytes
