@@ -98,6 +98,7 @@ pub fn settings(args: &ScanSettings, core: &stoq_core::CoreConfig) -> Result<Set
 pub fn engine(args: &ScanSettings) -> Result<(Engine, RequestMeta)> {
     let config = setup::config_file(&args.plugins)?;
     let registry = setup::registry(&args.plugins, &config)?;
+    setup::check_options(&registry)?;
     for problem in registry.dependency_problems(None) {
         tracing::warn!("{problem}");
     }
@@ -106,11 +107,8 @@ pub fn engine(args: &ScanSettings) -> Result<(Engine, RequestMeta)> {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         bail!("{}", lines.join("\n  "));
     }
-    let request_meta = RequestMeta {
-        source: args.request_source.clone(),
-        extra_data: setup::request_extra(&args.request_extra)?,
-        ..RequestMeta::default()
-    };
+    let mut request_meta = RequestMeta::new().with_extra_data(setup::request_extra(&args.request_extra)?);
+    request_meta.source = args.request_source.clone();
     Ok((engine, request_meta))
 }
 
@@ -326,9 +324,13 @@ pub fn list(args: &ListArgs) -> Result<()> {
                 "roles": manifest.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
                 "description": manifest.description,
                 "author": manifest.author,
+                "website": manifest.website,
                 "required_workers": required,
-                "abi_version": manifest.abi_version,
+                "options": manifest.options,
+                "min_stoq_version": manifest.min_stoq_version,
+                "abi_version": entry.abi_version(),
                 "path": entry.path(),
+                "same_library": entry.siblings().collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -342,12 +344,22 @@ pub fn list(args: &ListArgs) -> Result<()> {
         .iter()
         .map(ToString::to_string)
         .collect();
+    let option_problems: Vec<String> = registry
+        .option_problems()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
 
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         write_json(
             &mut out,
-            &json!({"plugins": plugins, "load_errors": failures, "dependency_errors": dependency_problems}),
+            &json!({
+                "plugins": plugins,
+                "load_errors": failures,
+                "dependency_errors": dependency_problems,
+                "option_errors": option_problems,
+            }),
             Format::Json,
         )
         .map_err(unwrap_io)?;
@@ -374,7 +386,32 @@ pub fn list(args: &ListArgs) -> Result<()> {
             )?;
             writeln!(out, "    roles: {}", list("roles"))?;
             writeln!(out, "    required workers: {}", list("required_workers"))?;
+            if !field("website").is_empty() {
+                writeln!(out, "    website: {}", field("website"))?;
+            }
             writeln!(out, "    path: {}", field("path"))?;
+            if !list("same_library").starts_with('-') {
+                writeln!(out, "    same library as: {}", list("same_library"))?;
+            }
+            let options = p["options"].as_array().cloned().unwrap_or_default();
+            if !options.is_empty() {
+                writeln!(out, "    options:")?;
+            }
+            for option in &options {
+                let default = match (&option["default"], option["required"].as_bool()) {
+                    (_, Some(true)) => "required".to_owned(),
+                    (serde_json::Value::Null, _) => "no default".to_owned(),
+                    (value, _) => format!("default {value}"),
+                };
+                writeln!(
+                    out,
+                    "      {:<22} {:<7} {:<24} {}",
+                    option["name"].as_str().unwrap_or_default(),
+                    option["type"].as_str().unwrap_or_default(),
+                    default,
+                    option["doc"].as_str().unwrap_or_default(),
+                )?;
+            }
         }
         if plugins.is_empty() {
             writeln!(out, "no plugins found")?;
@@ -382,6 +419,12 @@ pub fn list(args: &ListArgs) -> Result<()> {
         if !dependency_problems.is_empty() {
             writeln!(out, "\nrequired workers:")?;
             for problem in &dependency_problems {
+                writeln!(out, "    {problem}")?;
+            }
+        }
+        if !option_problems.is_empty() {
+            writeln!(out, "\noptions:")?;
+            for problem in &option_problems {
                 writeln!(out, "    {problem}")?;
             }
         }

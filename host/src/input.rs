@@ -132,7 +132,7 @@ fn read_regular(file: File, size: u64, limit: u64) -> Result<Content, InputError
         return Ok(Content::Unread { size });
     }
     if size >= MAP_FROM {
-        return Ok(Content::Bytes(stoq_plugin_abi::host::mapped::map_file(
+        return Ok(Content::Bytes(stoq_loader::mapped::map_file(
             &file,
         )?));
     }

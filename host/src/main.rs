@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     setup::init_logging(cli.verbose);
     // Helpers (`plugin-host`, `probe-plugin`) die of their signal, which their parent reports.
     if matches!(cli.command, cli::Command::Scan(_) | cli::Command::Run(_)) {
-        stoq_plugin_abi::host::running::install_crash_report(PLUGIN_ENDED_HOST);
+        stoq_loader::running::install_crash_report(PLUGIN_ENDED_HOST);
     }
     let outcome = match &cli.command {
         cli::Command::Scan(args) => commands::scan(args),

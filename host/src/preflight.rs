@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use stoq_core::{Preflight, Verdict};
-use stoq_plugin_abi::host::Manifest;
+use stoq_loader::Manifest;
 
 /// How many probe processes run at once.
 const PARALLEL: usize = 8;
-const CACHE_FILE: &str = "plugin-probes-v2.json";
+const CACHE_FILE: &str = "plugin-probes-v3.json";
 
 /// Probes library files in child processes of this executable.
 pub struct ProcessPreflight {
@@ -285,7 +285,7 @@ const PASSED: &str = "stoq-probe-passed\n";
 /// manifest or why it fails to load. A load error is fine (the host reports it without
 /// danger); only crashing, hanging or exiting early is not.
 pub fn probe(path: &Path) {
-    let found = match stoq_plugin_abi::host::Library::load(path) {
+    let found = match stoq_loader::Library::load(path) {
         Ok(library) => Found::Manifest(Box::new(library.manifest().clone())),
         Err(e) => Found::LoadError(e.reason),
     };

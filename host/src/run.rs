@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use stoq_core::{Engine, Finished, PluginHandle, RequestMeta, Role, Submission};
-use stoq_plugin_abi::host::{CallError, ItemSink, ProvidedItem};
+use stoq_loader::{CallError, ItemSink, ProvidedItem};
 use stoq_plugin_abi::{ItemOutcome, ItemStatus, PayloadMeta};
 use tokio::sync::Notify;
 

@@ -1,10 +1,10 @@
 //! Turning flags, environment and config files into a registry and engine settings.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use stoq_core::{ConfigFile, Options, Registry};
+use stoq_core::{ConfigFile, OptionLayers, Registry};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::PluginSource;
@@ -56,12 +56,13 @@ pub fn plugin_dirs(source: &PluginSource, config: &ConfigFile) -> Vec<PathBuf> {
 
 /// Loads every plugin, with options from the config file and `--plugin-opts`.
 pub fn registry(source: &PluginSource, config: &ConfigFile) -> Result<Registry> {
-    let mut overrides: BTreeMap<String, Options> = config.plugin_options.clone();
     let cli = stoq_core::options::parse_plugin_opts(&source.plugin_opts)?;
     let cli_names: Vec<String> = cli.keys().cloned().collect();
-    for (name, options) in cli {
-        overrides.entry(name).or_default().extend(options);
-    }
+    let layers = OptionLayers {
+        config_path: source.config_file.clone(),
+        config: config.plugin_options.clone(),
+        command_line: cli,
+    };
     let dirs = plugin_dirs(source, config);
     tracing::debug!(?dirs, "plugin directories");
     #[cfg(unix)]
@@ -70,7 +71,7 @@ pub fn registry(source: &PluginSource, config: &ConfigFile) -> Result<Registry> 
     let preflight = preflight.as_ref().map(|p| p as &dyn stoq_core::Preflight);
     #[cfg(not(unix))]
     let preflight = None;
-    let mut registry = Registry::discover_with(&dirs, overrides, preflight);
+    let mut registry = Registry::discover_with(&dirs, layers, preflight);
     if let Ok(exe) = std::env::current_exe() {
         registry.set_isolation_helper(exe);
     }
@@ -86,6 +87,23 @@ pub fn registry(source: &PluginSource, config: &ConfigFile) -> Result<Registry> 
         tracing::warn!("--plugin-opts {name}:...: no loaded plugin is called `{name}`; ignored");
     }
     Ok(registry)
+}
+
+/// Reports what is wrong with the loaded plugins' options: warnings for unknown keys (with
+/// the closest declared name), an error naming plugin, key and source for every bad value.
+pub fn check_options(registry: &Registry) -> Result<()> {
+    let mut errors = Vec::new();
+    for problem in registry.option_problems() {
+        if problem.is_error() {
+            errors.push(problem.to_string());
+        } else {
+            tracing::warn!("{problem}");
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("{}", errors.join("\n  "));
+    }
+    Ok(())
 }
 
 /// Parses `--request-extra KEY=VALUE` items.

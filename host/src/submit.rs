@@ -122,11 +122,9 @@ pub fn submit(args: &SubmitArgs) -> Result<ExitCode> {
 async fn submit_async(args: &SubmitArgs) -> Result<ExitCode> {
     let address = redact(&args.to);
     let keys = Keys::new(&args.prefix);
-    let request_meta = RequestMeta {
-        source: args.request_source.clone(),
-        extra_data: setup::request_extra(&args.request_extra)?,
-        ..RequestMeta::default()
-    };
+    let mut request_meta =
+        RequestMeta::new().with_extra_data(setup::request_extra(&args.request_extra)?);
+    request_meta.source = args.request_source.clone();
     let client =
         redis::Client::open(args.to.as_str()).with_context(|| format!("--to {address}"))?;
     let config = stoq_redis_queue::connection_config(Duration::from_secs(10));

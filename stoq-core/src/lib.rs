@@ -4,6 +4,7 @@
 //! `stoq-core` never writes to stdout and takes bytes, not paths; the `stoq` binary (crate
 //! `host`) owns the command line, input files and output formats.
 
+pub mod checked;
 mod deps;
 mod engine;
 #[cfg(unix)]
@@ -22,5 +23,9 @@ pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
 pub use plugin::PluginHandle;
 pub use registry::{LoadFailure, PluginEntry, PluginError, Preflight, Registry, Verdict};
-pub use stoq_plugin_abi::host::Role;
+pub use checked::{OptionLayers, OptionProblem, OptionSource};
+pub use stoq_loader::Role;
+
+/// This stoq's version, which plugins' `min_stoq_version` is compared with.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use stoq_plugin_abi::{PayloadMeta, RequestMeta};

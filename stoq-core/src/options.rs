@@ -30,28 +30,41 @@ fn toml_to_json(value: toml::Value) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// Parses a TOML table body (a plugin's built-in default options).
-pub fn parse_toml_table(text: &str) -> Result<Options, String> {
+/// Parses the TOML file beside a plugin library, by plugin name: an `[options]` table for
+/// every plugin of the library, and a `[NAME]` table per plugin (for a library holding
+/// several), whose keys win.
+pub fn parse_plugin_file(
+    text: &str,
+    plugins: &[&str],
+) -> Result<BTreeMap<String, Options>, String> {
     let table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-    Ok(table
-        .into_iter()
-        .map(|(k, v)| (k, toml_to_json(v)))
-        .collect())
-}
-
-/// Parses the TOML file beside a plugin library: option defaults in an `[options]` table.
-pub fn parse_plugin_file(text: &str) -> Result<Options, String> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct PluginFile {
-        #[serde(default)]
-        options: toml::Table,
+    let to_options = |key: &str, value: toml::Value| -> Result<Options, String> {
+        match value {
+            toml::Value::Table(t) => Ok(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
+            _ => Err(format!("`{key}` must be a table ([{key}])")),
+        }
+    };
+    let mut shared = Options::new();
+    let mut own = BTreeMap::new();
+    for (key, value) in table {
+        if key == "options" {
+            shared = to_options(&key, value)?;
+        } else if plugins.contains(&key.as_str()) {
+            own.insert(key.clone(), to_options(&key, value)?);
+        } else {
+            return Err(format!(
+                "unknown table `{key}`: expected [options] or a table named after a plugin of the library ({})",
+                plugins.join(", ")
+            ));
+        }
     }
-    let file: PluginFile = toml::from_str(text).map_err(|e| e.to_string())?;
-    Ok(file
-        .options
-        .into_iter()
-        .map(|(k, v)| (k, toml_to_json(v)))
+    Ok(plugins
+        .iter()
+        .map(|name| {
+            let mut options = shared.clone();
+            options.extend(own.get(*name).cloned().unwrap_or_default());
+            ((*name).to_owned(), options)
+        })
         .collect())
 }
 
@@ -197,10 +210,21 @@ mod tests {
 
     #[test]
     fn plugin_file_keeps_options_and_rejects_stray_keys() {
+        let options = parse_plugin_file("[options]\nsha512 = true\n", &["hash"]).expect("valid");
+        assert_eq!(options["hash"]["sha512"], true);
+        assert!(parse_plugin_file("sha512 = true\n", &["hash"]).is_err());
+        let err = parse_plugin_file("[hsah]\nx = 1\n", &["hash"]).expect_err("unknown table");
+        assert!(err.contains("unknown table `hsah`"), "{err}");
+    }
+
+    #[test]
+    fn a_plugin_file_may_hold_tables_per_plugin() {
+        let text = "[options]\nshared = 1\n[worker_b]\nshared = 2\nown = true\n";
+        let options = parse_plugin_file(text, &["worker_a", "worker_b"]).expect("valid");
+        assert_eq!(Value::Object(options["worker_a"].clone()), serde_json::json!({"shared": 1}));
         assert_eq!(
-            parse_plugin_file("[options]\nsha512 = true\n").expect("valid")["sha512"],
-            true
+            Value::Object(options["worker_b"].clone()),
+            serde_json::json!({"shared": 2, "own": true})
         );
-        assert!(parse_plugin_file("sha512 = true\n").is_err());
     }
 }

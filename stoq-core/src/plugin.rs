@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use stoq_plugin_abi::host::running::{self, CallGuard, PluginName};
-use stoq_plugin_abi::host::{
+use stoq_loader::running::{self, CallGuard, PluginName};
+use stoq_loader::{
     CallError, CallErrorKind, Extracted, Instance, ItemSink, QueryContext, WorkerOutput,
 };
 use stoq_plugin_abi::{ArchiverResponse, DecoratorResponse, DispatcherResponse, ItemOutcome};
@@ -12,7 +12,7 @@ use stoq_plugin_abi::{ArchiverResponse, DecoratorResponse, DispatcherResponse, I
 use crate::isolation::ProcessPlugin;
 
 /// A started plugin. Every call marks its thread as inside the plugin
-/// ([`stoq_plugin_abi::host::running`]), so a timeout or a crash names it.
+/// ([`stoq_loader::running`]), so a timeout or a crash names it.
 pub struct PluginHandle {
     name: PluginName,
     imp: Imp,

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
-use stoq_plugin_abi::host::{Library, Manifest, Role, running};
+use stoq_loader::{Library, Manifest, PluginManifest, Role, running};
 
-use crate::plugin::{Imp, PluginHandle};
-
+use crate::checked::{self, OptionLayers, OptionProblem, OptionSource};
 use crate::options::{self, Options};
+use crate::plugin::{Imp, PluginHandle};
 
 /// A file that was not loaded as a plugin, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub trait Preflight {
 }
 
 /// What a [`Preflight`] says about one library file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// It may be opened in this process.
     Open,
@@ -88,32 +88,16 @@ pub enum Verdict {
     Rejected(String),
 }
 
-/// One discovered plugin.
-pub struct PluginEntry {
-    manifest: Manifest,
+/// One library file, shared by the plugins it holds.
+struct LibraryFile {
     path: PathBuf,
+    manifest: Manifest,
     /// Opened on first use when the manifest came from a preflight.
     library: OnceLock<Result<Library, String>>,
-    /// Options from the TOML file beside the library.
-    file_options: Options,
-    /// Built-in defaults from the manifest.
-    default_options: Options,
-    instance: OnceLock<Result<Arc<PluginHandle>, PluginError>>,
 }
 
-impl PluginEntry {
-    /// The library's manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// The library file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The opened library (opened now, if it was not yet).
-    pub fn library(&self) -> Result<&Library, String> {
+impl LibraryFile {
+    fn library(&self) -> Result<&Library, String> {
         self.library
             .get_or_init(|| {
                 let library = open(&self.path)?;
@@ -128,6 +112,49 @@ impl PluginEntry {
             .as_ref()
             .map_err(Clone::clone)
     }
+}
+
+/// One discovered plugin.
+pub struct PluginEntry {
+    manifest: PluginManifest,
+    file: Arc<LibraryFile>,
+    /// Options from the TOML file beside the library.
+    file_options: Options,
+    /// Every layer merged, checked against the declarations (set by the registry).
+    options: Options,
+    instance: OnceLock<Result<Arc<PluginHandle>, PluginError>>,
+}
+
+impl PluginEntry {
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &PluginManifest {
+        &self.manifest
+    }
+
+    /// The library file.
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
+    /// The ABI version the library was built against.
+    pub fn abi_version(&self) -> &str {
+        &self.file.manifest.abi_version
+    }
+
+    /// The other plugins of the same library, if it holds several.
+    pub fn siblings(&self) -> impl Iterator<Item = &str> {
+        self.file
+            .manifest
+            .plugins
+            .iter()
+            .map(|p| p.name.as_str())
+            .filter(|name| *name != self.manifest.name)
+    }
+
+    /// The opened library (opened now, if it was not yet).
+    pub fn library(&self) -> Result<&Library, String> {
+        self.file.library()
+    }
 
     /// Whether the plugin has `role`.
     pub fn has_role(&self, role: Role) -> bool {
@@ -139,9 +166,10 @@ impl PluginEntry {
 pub struct Registry {
     plugins: BTreeMap<String, PluginEntry>,
     failures: Vec<LoadFailure>,
-    /// Options from the global config file and the command line, by plugin name, merged
-    /// (command line wins).
-    overrides: BTreeMap<String, Options>,
+    /// Options from the global config file and the command line, by plugin name.
+    layers: OptionLayers,
+    /// What is wrong with the plugins' options, found when they were loaded.
+    option_problems: Vec<OptionProblem>,
     /// The executable that serves `plugin-host` for plugins with `isolation = "process"`.
     isolation_helper: Option<PathBuf>,
 }
@@ -189,27 +217,29 @@ impl Registry {
         Self {
             plugins: BTreeMap::new(),
             failures: Vec::new(),
-            overrides: BTreeMap::new(),
+            layers: OptionLayers::default(),
+            option_problems: Vec::new(),
             isolation_helper: None,
         }
     }
 
     /// Loads every plugin library found in `dirs`, in order: when two libraries carry the same
-    /// plugin name, the first one found wins and the other is reported. `overrides` are option
-    /// values by plugin name that take precedence over the plugin's own TOML file and defaults.
-    pub fn discover(dirs: &[PathBuf], overrides: BTreeMap<String, Options>) -> Self {
-        Self::discover_with(dirs, overrides, None)
+    /// plugin name, the first one found wins and the other is reported. `layers` are option
+    /// values by plugin name (config file, command line) that take precedence over the
+    /// plugin's own TOML file and its declared defaults.
+    pub fn discover(dirs: &[PathBuf], layers: OptionLayers) -> Self {
+        Self::discover_with(dirs, layers, None)
     }
 
     /// Like [`discover`](Self::discover), but asks `preflight` about every library file before
     /// loading it into this process; a file it rejects is reported and never opened here.
     pub fn discover_with(
         dirs: &[PathBuf],
-        overrides: BTreeMap<String, Options>,
+        layers: OptionLayers,
         preflight: Option<&dyn Preflight>,
     ) -> Self {
         let mut registry = Self {
-            overrides,
+            layers,
             ..Self::empty()
         };
         let mut files = Vec::new();
@@ -229,15 +259,7 @@ impl Registry {
         for (file, verdict) in files.iter().zip(verdicts) {
             match verdict {
                 Verdict::Open => registry.load_file(file),
-                Verdict::Known(manifest) => {
-                    if let Err(reason) = registry.add(file, *manifest, None) {
-                        tracing::warn!(path = %file.display(), "plugin not loaded: {reason}");
-                        registry.failures.push(LoadFailure {
-                            path: file.clone(),
-                            reason,
-                        });
-                    }
-                }
+                Verdict::Known(manifest) => registry.add(file, *manifest, None),
                 Verdict::Fails(reason) | Verdict::Rejected(reason) => {
                     tracing::warn!(path = %file.display(), "plugin not loaded: {reason}");
                     registry.failures.push(LoadFailure {
@@ -247,66 +269,125 @@ impl Registry {
                 }
             }
         }
+        registry.check_options();
         registry
+    }
+
+    fn fail(&mut self, path: &Path, reason: String) {
+        tracing::warn!(path = %path.display(), "plugin not loaded: {reason}");
+        self.failures.push(LoadFailure {
+            path: path.to_owned(),
+            reason,
+        });
     }
 
     /// Loads one library file into the registry, recording a failure if it is not a usable
     /// plugin.
     pub fn load_file(&mut self, path: &Path) {
-        if let Err(reason) = self.try_load(path) {
-            tracing::warn!(path = %path.display(), "plugin not loaded: {reason}");
-            self.failures.push(LoadFailure {
-                path: path.to_owned(),
-                reason,
-            });
+        match open(path) {
+            Ok(library) => {
+                let manifest = library.manifest().clone();
+                self.add(path, manifest, Some(library));
+            }
+            Err(reason) => self.fail(path, reason),
         }
     }
 
-    fn try_load(&mut self, path: &Path) -> Result<(), String> {
-        let library = open(path)?;
-        let manifest = library.manifest().clone();
-        self.add(path, manifest, Some(library))
+    /// Merges and checks the options of every plugin against its declarations.
+    fn check_options(&mut self) {
+        let mut problems = Vec::new();
+        for (name, entry) in &mut self.plugins {
+            let mut layers = vec![(
+                OptionSource::PluginFile(entry.file.path.with_extension("toml")),
+                &entry.file_options,
+            )];
+            if let Some(config) = self.layers.config.get(name) {
+                layers.push((OptionSource::ConfigFile(self.layers.config_path.clone()), config));
+            }
+            if let Some(cli) = self.layers.command_line.get(name) {
+                layers.push((OptionSource::CommandLine, cli));
+            }
+            let (merged, found) = checked::check(name, &entry.manifest.options, &layers);
+            entry.options = merged;
+            problems.extend(found);
+        }
+        self.option_problems = problems;
     }
 
-    /// Adds a plugin by its manifest; `library` is the opened library, or `None` to open it
-    /// on first use.
-    fn add(
-        &mut self,
-        path: &Path,
-        manifest: Manifest,
-        library: Option<Library>,
-    ) -> Result<(), String> {
-        let name = manifest.name.clone();
-        if let Some(existing) = self.plugins.get(&name) {
-            return Err(format!(
-                "duplicate plugin name `{name}`: already loaded from {}; this file is ignored",
-                existing.path().display()
-            ));
-        }
-        let default_options = options::parse_toml_table(&manifest.default_options)
-            .map_err(|e| format!("plugin `{name}` has invalid built-in default options: {e}"))?;
+    /// What is wrong with the options of the loaded plugins: bad values and missing required
+    /// options ([`OptionProblem::is_error`]), unknown keys and stoQ's `min_stoq_version`
+    /// warnings. Found without running any plugin code.
+    pub fn option_problems(&self) -> &[OptionProblem] {
+        &self.option_problems
+    }
+
+    /// Adds the plugins of one library by its manifest; `library` is the opened library, or
+    /// `None` to open it on first use.
+    fn add(&mut self, path: &Path, manifest: Manifest, library: Option<Library>) {
         let toml_path = path.with_extension("toml");
+        let names: Vec<&str> = manifest.plugins.iter().map(|p| p.name.as_str()).collect();
         let file_options = if toml_path.is_file() {
-            let text = fs::read_to_string(&toml_path)
-                .map_err(|e| format!("cannot read {}: {e}", toml_path.display()))?;
-            options::parse_plugin_file(&text)
-                .map_err(|e| format!("invalid options file {}: {e}", toml_path.display()))?
+            match fs::read_to_string(&toml_path)
+                .map_err(|e| format!("cannot read {}: {e}", toml_path.display()))
+                .and_then(|text| {
+                    options::parse_plugin_file(&text, &names)
+                        .map_err(|e| format!("invalid options file {}: {e}", toml_path.display()))
+                }) {
+                Ok(options) => options,
+                Err(reason) => return self.fail(path, reason),
+            }
         } else {
-            Options::new()
+            BTreeMap::new()
         };
-        tracing::debug!(plugin = %name, path = %path.display(), "plugin loaded");
-        self.plugins.insert(
-            name,
-            PluginEntry {
-                manifest,
-                path: path.to_owned(),
-                library: library.map(|l| OnceLock::from(Ok(l))).unwrap_or_default(),
-                file_options,
-                default_options,
-                instance: OnceLock::new(),
-            },
-        );
-        Ok(())
+        let file = Arc::new(LibraryFile {
+            path: path.to_owned(),
+            manifest: manifest.clone(),
+            library: library.map(|l| OnceLock::from(Ok(l))).unwrap_or_default(),
+        });
+        for plugin in manifest.plugins {
+            let name = plugin.name.clone();
+            if let Some(existing) = self.plugins.get(&name) {
+                let reason = format!(
+                    "duplicate plugin name `{name}`: already loaded from {}; this one is ignored",
+                    existing.path().display()
+                );
+                self.fail(path, reason);
+                continue;
+            }
+            if !plugin.min_stoq_version.is_empty() {
+                match checked::compare_versions(crate::VERSION, &plugin.min_stoq_version) {
+                    Some(std::cmp::Ordering::Less) => {
+                        let reason = format!(
+                            "plugin `{name}` needs stoq {} or newer; this is stoq {}",
+                            plugin.min_stoq_version,
+                            crate::VERSION
+                        );
+                        self.fail(path, reason);
+                        continue;
+                    }
+                    None => {
+                        let reason = format!(
+                            "plugin `{name}` declares an invalid min_stoq_version {:?}",
+                            plugin.min_stoq_version
+                        );
+                        self.fail(path, reason);
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            tracing::debug!(plugin = %name, path = %path.display(), "plugin loaded");
+            self.plugins.insert(
+                name.clone(),
+                PluginEntry {
+                    manifest: plugin,
+                    file: Arc::clone(&file),
+                    file_options: file_options.get(&name).cloned().unwrap_or_default(),
+                    options: Options::new(),
+                    instance: OnceLock::new(),
+                },
+            );
+        }
     }
 
     /// Sets the executable that runs isolated plugins (`EXE plugin-host LIBRARY`); the `stoq`
@@ -331,15 +412,10 @@ impl Registry {
     }
 
     /// The merged options of a plugin: command line, then global config, then the TOML file
-    /// beside the library, then the built-in defaults.
+    /// beside the library, then the declared defaults; declared options converted to their
+    /// types.
     pub fn options(&self, name: &str) -> Option<Map<String, Value>> {
-        let entry = self.plugins.get(name)?;
-        let mut merged = entry.default_options.clone();
-        merged.extend(entry.file_options.clone());
-        if let Some(overrides) = self.overrides.get(name) {
-            merged.extend(overrides.clone());
-        }
-        Some(merged)
+        Some(self.plugins.get(name)?.options.clone())
     }
 
     /// The required workers a plugin declares (its `required_workers` option, or its
@@ -435,7 +511,7 @@ impl Registry {
                     "in-process" => entry
                         .library()
                         .map_err(|reason| fail(format!("cannot open the library: {reason}")))?
-                        .instantiate(&options)
+                        .instantiate(name, &options)
                         .map(|i| Arc::new(PluginHandle::new(name, Imp::InProcess(i))))
                         .map_err(|e| fail(e.message)),
                     #[cfg(unix)]

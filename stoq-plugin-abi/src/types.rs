@@ -144,6 +144,13 @@ impl RequestMeta {
         self
     }
 
+    /// Replaces `extra_data`.
+    #[must_use]
+    pub fn with_extra_data(mut self, extra_data: Map<String, Value>) -> Self {
+        self.extra_data = extra_data;
+        self
+    }
+
     /// Sets whether destination archivers run for the request.
     #[must_use]
     pub fn with_archive_payloads(mut self, archive_payloads: bool) -> Self {

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Map;
-use stoq_plugin_abi::host::{Library, QueryContext};
+use stoq_loader::{Library, QueryContext};
 use stoq_plugin_abi::{Payload, Request, Worker};
 
 struct NoContext;
@@ -48,16 +48,12 @@ fn load_child() {
         let loaded = start.elapsed();
         let start = Instant::now();
         // Plugins that need options (file_connector's `path`) are timed loading only.
-        if library.instantiate(&Map::new()).is_err() {
+        let name = library.manifest().plugins[0].name.clone();
+        if library.instantiate(&name, &Map::new()).is_err() {
             continue;
         }
         let instantiated = start.elapsed();
-        println!(
-            "{} {} {}",
-            library.manifest().name,
-            loaded.as_nanos(),
-            instantiated.as_nanos()
-        );
+        println!("{name} {} {}", loaded.as_nanos(), instantiated.as_nanos());
     }
 }
 
@@ -136,11 +132,8 @@ fn bench_calls() {
 
     // Empty scan.
     let dummy_lib = Library::load(&find("stoq_test_dummy_worker")).expect("loads");
-    let dummy = dummy_lib.instantiate(&Map::new()).expect("instantiates");
-    let mut config =
-        stoq_plugin_abi::PluginConfig::new("dummy_worker", Map::new(), &[]).expect("config");
-    let direct = <stoq_test_dummy_worker::DummyWorker as stoq_plugin_abi::Plugin>::new(&mut config)
-        .expect("direct instance");
+    let dummy = dummy_lib.instantiate("dummy_worker", &Map::new()).expect("instantiates");
+    let direct = stoq_test_dummy_worker::DummyWorker;
     let iters = 5_000_000;
     let direct_ns = per_call(iters, || {
         let payload = Payload::for_test(black_box(&content), &facts);
@@ -167,7 +160,7 @@ fn bench_calls() {
 
     // Hash of 4 KiB.
     let hash_lib = Library::load(&find("stoq_plugin_hash")).expect("loads");
-    let hash = hash_lib.instantiate(&Map::new()).expect("instantiates");
+    let hash = hash_lib.instantiate("hash", &Map::new()).expect("instantiates");
     let iters = 100_000;
     let direct_ns = per_call(iters, || {
         black_box(stoq_plugin_hash::digests(black_box(&content), false));
@@ -214,7 +207,7 @@ fn bench_isolated() {
         .expect("helper starts");
         let in_process = Library::load(&library)
             .expect("loads")
-            .instantiate(&Map::new())
+            .instantiate(name, &Map::new())
             .expect("instance");
         let isolated_ns = per_call(iters, || {
             black_box(

@@ -107,10 +107,7 @@ fn bench_noop() {
     let (elapsed, results) = best(|| scan_all(&engine, &inputs));
     assert_eq!(results, inputs.len());
     let facts = Map::new();
-    let mut config =
-        stoq_plugin_abi::PluginConfig::new("dummy_worker", Map::new(), &[]).expect("config");
-    let direct = <stoq_test_dummy_worker::DummyWorker as stoq_plugin_abi::Plugin>::new(&mut config)
-        .expect("instance");
+    let direct = stoq_test_dummy_worker::DummyWorker;
     let baseline = bare_loop(&inputs, |p| {
         let payload = Payload::for_test(black_box(p), &facts);
         black_box(

@@ -185,10 +185,7 @@ fn archive_payloads_false_skips_archivers() {
         .dest_archivers(["simple_archiver"])
         .build()
         .expect("engine");
-    let request_meta = stoq_core::RequestMeta {
-        archive_payloads: false,
-        ..Default::default()
-    };
+    let request_meta = stoq_core::RequestMeta::new().with_archive_payloads(false);
     let response = engine.scan(b"x".to_vec().into(), Default::default(), request_meta);
     assert!(response.results[0].plugins_run.archivers.is_empty());
     let archived = engine.scan(b"x".to_vec().into(), Default::default(), Default::default());

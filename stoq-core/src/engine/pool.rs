@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use stoq_plugin_abi::host::running::{self, ThreadRecord};
+use stoq_loader::running::{self, ThreadRecord};
 
 use super::request::{Request, Start, Task, TaskKind};
 

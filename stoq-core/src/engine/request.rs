@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
-use stoq_plugin_abi::host::{
+use stoq_loader::{
     CallError, CallErrorKind, Extracted, QueryContext, Role, WorkerOutput,
 };
 use stoq_plugin_abi::{

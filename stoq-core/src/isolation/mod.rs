@@ -38,7 +38,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use stoq_plugin_abi::host::{CallError, CallErrorKind, Extracted, QueryContext, WorkerOutput};
+use stoq_loader::{CallError, CallErrorKind, Extracted, QueryContext, WorkerOutput};
 use stoq_plugin_abi::{DispatcherResponse, ffi};
 
 pub use serve::serve;
@@ -154,7 +154,11 @@ impl ProcessPlugin {
             name: name.to_owned(),
             helper_exe: helper_exe.to_owned(),
             library: library.to_owned(),
-            options: Value::Object(options).to_string(),
+            // What the helper hands the library's config hook: which plugin, which options.
+            options: serde_json::to_string(&stoq_plugin_abi::wire::InstanceConfig::new(
+                name, options,
+            ))
+            .unwrap_or_default(),
             timeout,
             memory_limit,
             idle: Mutex::new(Vec::new()),
@@ -378,7 +382,7 @@ impl ProcessPlugin {
             if get_u8(r)? == 0 {
                 return Ok(None);
             }
-            let envelope: stoq_plugin_abi::types::WorkerEnvelope = decode(
+            let envelope: stoq_plugin_abi::wire::WorkerEnvelope = decode(
                 &get_str(r, MAX_FIELD, "a worker response")?,
                 "worker response",
             )?;

@@ -9,8 +9,8 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use serde_json::{Map, Value};
-use stoq_plugin_abi::host::{CallError, CallErrorKind, Instance, Library, QueryContext};
+use stoq_loader::{CallError, CallErrorKind, Instance, Library, QueryContext};
+use stoq_plugin_abi::wire::InstanceConfig;
 
 use super::wire::*;
 
@@ -99,11 +99,11 @@ fn init(
     options: &str,
     memory_limit: u64,
 ) -> Result<Instance, CallError> {
-    let options: Map<String, Value> = serde_json::from_str(options)
+    let config: InstanceConfig = serde_json::from_str(options)
         .map_err(|e| failure(format!("invalid options from stoq: {e}")))?;
     if library.is_none() {
         if memory_limit > 0 {
-            stoq_plugin_abi::host::rlimit::limit_address_space(memory_limit).map_err(|e| {
+            stoq_loader::rlimit::limit_address_space(memory_limit).map_err(|e| {
                 failure(format!(
                     "cannot limit the helper process's memory to {memory_limit} bytes: {e}"
                 ))
@@ -123,7 +123,7 @@ fn init(
     let Some(library) = library.as_ref() else {
         return Err(failure("the library is not loaded".into()));
     };
-    library.instantiate(&options)
+    library.instantiate(&config.plugin_name, &config.options)
 }
 
 /// Runs one scan or dispatch and writes its reply.

@@ -30,7 +30,7 @@ impl Dispatcher for ConditionalDispatcher {
         &self,
         _payload: &Payload<'_>,
         request: &Request<'_>,
-    ) -> Result<Option<DispatcherResponse>> {
+    ) -> Result<DispatcherResponse> {
         let fired = request
             .payloads()
             .iter()
@@ -42,7 +42,7 @@ impl Dispatcher for ConditionalDispatcher {
                 .meta
                 .insert("test_key".into(), "Useful metadata info".into());
         }
-        Ok(Some(response))
+        Ok(response)
     }
 }
 

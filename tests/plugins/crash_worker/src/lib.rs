@@ -39,14 +39,14 @@ impl Worker for CrashWorker {
         &self,
         payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    ) -> Result<WorkerResponse> {
         if let Some(marker) = &self.when_contains
             && !payload
                 .content()
                 .windows(marker.len().max(1))
                 .any(|w| w == marker.as_slice())
         {
-            return Ok(None);
+            return Ok(WorkerResponse::empty());
         }
         if self.exit {
             std::process::exit(42);

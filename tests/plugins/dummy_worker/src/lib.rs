@@ -19,8 +19,8 @@ impl Worker for DummyWorker {
         &self,
         _payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
-        Ok(None)
+    ) -> Result<WorkerResponse> {
+        Ok(WorkerResponse::empty())
     }
 }
 

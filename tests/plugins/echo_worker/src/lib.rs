@@ -16,8 +16,8 @@ impl Plugin for EchoWorker {
 }
 
 impl Worker for EchoWorker {
-    fn scan(&self, payload: &Payload<'_>, request: &Request<'_>) -> Result<Option<WorkerResponse>> {
-        Ok(Some(WorkerResponse::new(json!({
+    fn scan(&self, payload: &Payload<'_>, request: &Request<'_>) -> Result<WorkerResponse> {
+        Ok(WorkerResponse::new(json!({
             "dispatch_meta": payload.dispatch_meta(),
             "worker_results": payload.worker_results(),
             "plugins_run": payload.plugins_run(),
@@ -25,7 +25,7 @@ impl Worker for EchoWorker {
             "payload_meta": payload.meta(),
             "request_meta": request.meta(),
             "request_payloads": request.payloads().len(),
-        }))))
+        })))
     }
 }
 

@@ -50,7 +50,7 @@ impl Worker for ExtractPayload {
         &self,
         _payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    ) -> Result<WorkerResponse> {
         let extracted = (0..self.count).map(|_| {
             let mut meta = PayloadMeta::default();
             if let Some(name) = &self.filename {
@@ -60,9 +60,9 @@ impl Worker for ExtractPayload {
                 Some(fixed) => fixed.clone().into_bytes(),
                 None => random_bytes(),
             };
-            ExtractedPayload::with_meta(content, meta)
+            ExtractedPayload::new(content).with_meta(meta)
         });
-        Ok(Some(WorkerResponse::default().with_extracted(extracted)))
+        Ok(WorkerResponse::empty().with_extracted(extracted))
     }
 }
 

@@ -23,7 +23,7 @@ impl Worker for PanicWorker {
         &self,
         payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    ) -> Result<WorkerResponse> {
         panic!("panic_worker panicked on {} bytes", payload.content().len());
     }
 }

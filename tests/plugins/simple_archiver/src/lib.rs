@@ -36,21 +36,18 @@ impl Archiver for SimpleArchiver {
         &self,
         _payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<ArchiverResponse>> {
+    ) -> Result<ArchiverResponse> {
         if self.raise_exception {
             return Err(Error::msg("Test exception please ignore"));
         }
         if self.return_nothing {
-            return Ok(None);
+            return Ok(ArchiverResponse::empty());
         }
-        let mut response = ArchiverResponse {
-            results: Some(json!({"file_save_id": 12345})),
-            ..ArchiverResponse::default()
-        };
+        let mut response = ArchiverResponse::new(json!({"file_save_id": 12345}));
         if self.return_errors {
             response.errors.push(Error::msg("Test error please ignore"));
         }
-        Ok(Some(response))
+        Ok(response)
     }
 
     fn get(&self, task: &Value) -> Result<Option<ExtractedPayload>> {
@@ -60,14 +57,8 @@ impl Archiver for SimpleArchiver {
         if self.return_nothing {
             return Ok(None);
         }
-        let meta = PayloadMeta {
-            extra_data: task.as_object().cloned().unwrap_or_default(),
-            ..PayloadMeta::default()
-        };
-        Ok(Some(ExtractedPayload::with_meta(
-            self.payload.clone().into_bytes(),
-            meta,
-        )))
+        let meta = PayloadMeta::new().with_extra_data(task.as_object().cloned().unwrap_or_default());
+        Ok(Some(ExtractedPayload::new(self.payload.clone().into_bytes()).with_meta(meta)))
     }
 }
 

@@ -24,21 +24,19 @@ impl Plugin for SimpleDecorator {
 }
 
 impl Decorator for SimpleDecorator {
-    fn decorate(&self, response: &Value) -> Result<Option<DecoratorResponse>> {
+    fn decorate(&self, response: &Value) -> Result<DecoratorResponse> {
         if self.raise_exception {
             return Err(Error::msg("Test exception please ignore"));
         }
         let payloads = response["results"].as_array().map_or(0, Vec::len);
-        let mut decorated = DecoratorResponse {
-            results: Some(json!({"simple_decoration": 123, "payloads": payloads})),
-            ..DecoratorResponse::default()
-        };
+        let mut decorated =
+            DecoratorResponse::new(json!({"simple_decoration": 123, "payloads": payloads}));
         if self.return_errors {
             decorated
                 .errors
                 .push(Error::msg("Test error please ignore"));
         }
-        Ok(Some(decorated))
+        Ok(decorated)
     }
 }
 

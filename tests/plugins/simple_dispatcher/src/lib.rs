@@ -34,22 +34,17 @@ impl Dispatcher for SimpleDispatcher {
         &self,
         _payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<DispatcherResponse>> {
+    ) -> Result<DispatcherResponse> {
         if self.sleep > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(self.sleep));
         }
         if self.raise_exception {
             return Err(Error::msg("Test exception please ignore"));
         }
-        let mut response = DispatcherResponse {
-            plugin_names: self.workers.clone(),
-            ..DispatcherResponse::default()
-        };
-        response
-            .meta
-            .insert("test_key".into(), "Useful metadata info".into());
+        let mut response = DispatcherResponse::new(self.workers.clone())
+            .with_meta("test_key", "Useful metadata info");
         response.meta.extend(self.meta.clone());
-        Ok(Some(response))
+        Ok(response)
     }
 }
 

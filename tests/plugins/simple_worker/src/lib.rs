@@ -47,29 +47,26 @@ impl Worker for SimpleWorker {
         &self,
         payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    ) -> Result<WorkerResponse> {
         stoq_plugin_abi::tracing::info!(size = payload.content().len(), "simple_worker scanning");
         if self.raise_exception {
             return Err(Error::msg("Test exception please ignore"));
         }
-        let mut meta = PayloadMeta {
-            should_scan: self.should_scan,
-            should_archive: self.extracted_should_archive,
-            dispatch_to: self.extracted_dispatch_to.clone(),
-            ..PayloadMeta::default()
-        };
+        let mut meta = PayloadMeta::dispatch_to(self.extracted_dispatch_to.clone())
+            .with_should_scan(self.should_scan)
+            .with_should_archive(self.extracted_should_archive);
         if let Some(name) = &self.extracted_filename {
             meta = meta.with_extra("filename", name.as_str());
         }
         let mut response =
             WorkerResponse::new(json!({"valuable_insight": "wow"})).with_extracted([
-                ExtractedPayload::with_meta(self.extracted_payload.clone(), meta),
+                ExtractedPayload::new(self.extracted_payload.clone()).with_meta(meta),
             ]);
         response.dispatch_to = self.additional_dispatch_to.clone();
         if self.return_errors {
             response.errors.push(Error::msg("Test error please ignore"));
         }
-        Ok(Some(response))
+        Ok(response)
     }
 }
 

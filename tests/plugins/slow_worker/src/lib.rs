@@ -39,23 +39,23 @@ impl Worker for SlowWorker {
         &self,
         payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    ) -> Result<WorkerResponse> {
         if let Some(marker) = &self.when_contains
             && !payload
                 .content()
                 .windows(marker.len().max(1))
                 .any(|w| w == marker.as_slice())
         {
-            return Ok(Some(WorkerResponse::new(json!({ "slept": 0 }))));
+            return Ok(WorkerResponse::new(json!({ "slept": 0 })));
         }
         let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
         MAX_RUNNING.fetch_max(now, Ordering::SeqCst);
         std::thread::sleep(self.sleep);
         RUNNING.fetch_sub(1, Ordering::SeqCst);
-        Ok(Some(WorkerResponse::new(json!({
+        Ok(WorkerResponse::new(json!({
             "slept": self.sleep.as_secs_f64(),
             "max_concurrent": MAX_RUNNING.load(Ordering::SeqCst),
-        }))))
+        })))
     }
 }
 

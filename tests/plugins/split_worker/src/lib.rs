@@ -27,16 +27,16 @@ impl Worker for SplitWorker {
         &self,
         payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    ) -> Result<WorkerResponse> {
         if payload.depth() > 0 {
-            return Ok(None);
+            return Ok(WorkerResponse::empty());
         }
         let content = payload.content();
         let size = content.len().div_ceil(self.children).max(1);
         let parts = content.chunks(size).enumerate().map(|(i, part)| {
-            ExtractedPayload::with_meta(part, PayloadMeta::default().with_extra("offset", i * size))
+            ExtractedPayload::new(part).with_meta(PayloadMeta::default().with_extra("offset", i * size))
         });
-        Ok(Some(WorkerResponse::default().with_extracted(parts)))
+        Ok(WorkerResponse::empty().with_extracted(parts))
     }
 }
 
