@@ -40,7 +40,7 @@ fn a_bad_option_value_exits_2_naming_plugin_and_key() {
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     assert!(
-        err.contains("plugin `hash` failed to start: plugin `hash`: option `sha512`: expected a boolean, got \"maybe\""),
+        err.contains("plugin `hash`: option `sha512` (from --plugin-opts): expected a boolean, got \"maybe\""),
         "{err}"
     );
 }
@@ -80,7 +80,7 @@ fn a_panic_in_the_config_hook_exits_2_with_the_message() {
 }
 
 #[test]
-fn an_unused_option_is_warned_about() {
+fn an_unknown_option_is_warned_about_with_the_closest_name() {
     let sample = fox();
     let output = run(&[
         "scan",
@@ -92,7 +92,9 @@ fn an_unused_option_is_warned_about() {
     ]);
     assert!(output.status.success());
     assert!(
-        stderr(&output).contains("option `sha521` is set but the plugin does not use it"),
+        stderr(&output).contains(
+            "plugin `hash`: option `sha521` (from --plugin-opts) is not an option of the plugin; did you mean `sha512`?"
+        ),
         "{}",
         stderr(&output)
     );

@@ -140,7 +140,7 @@ fn isolation_options_are_checked_at_start_up() {
     ]);
     assert_eq!(rejected.status.code(), Some(2));
     assert!(
-        stderr(&rejected).contains("option `sha512`: expected a boolean"),
+        stderr(&rejected).contains("option `sha512` (from --plugin-opts): expected a boolean"),
         "{}",
         stderr(&rejected)
     );

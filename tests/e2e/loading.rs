@@ -306,7 +306,7 @@ fn probe_verdicts_are_cached_by_file_identity() {
         serde_json::from_slice(&output.stdout).expect("JSON")
     };
     // A file changed in the last two seconds is probed but not cached (file times are coarse).
-    let cache_file = cache.path().join("plugin-probes-v2.json");
+    let cache_file = cache.path().join("plugin-probes-v3.json");
     let key = lib.canonicalize().expect("canonical");
     let cached = |path: &std::path::Path| -> Option<Value> {
         let entries: Value = serde_json::from_slice(&std::fs::read(&cache_file).ok()?).ok()?;
@@ -350,7 +350,7 @@ fn a_cached_manifest_spares_opening_libraries_a_run_does_not_use() {
             .output()
             .expect("runs")
     };
-    let cache_file = cache.path().join("plugin-probes-v2.json");
+    let cache_file = cache.path().join("plugin-probes-v3.json");
     std::thread::sleep(std::time::Duration::from_millis(2200));
     assert!(with_cache(&["list"]).status.success());
     let mut entries: Value =
