@@ -6,6 +6,9 @@
 
 mod deps;
 mod engine;
+mod error;
+#[cfg(test)]
+mod fake;
 #[cfg(unix)]
 pub mod isolation;
 pub mod model;
@@ -13,14 +16,17 @@ pub mod options;
 mod plugin;
 pub mod registry;
 mod time;
+mod timeout;
 
 pub use engine::{
     Content, Delivery, Engine, EngineBuilder, Finished, Limits, Loader, PendingScan, Settings,
     Submission,
 };
+pub use error::PluginError;
 pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
 pub use plugin::PluginHandle;
-pub use registry::{LoadFailure, PluginEntry, PluginError, Preflight, Registry, Verdict};
+pub use registry::{LoadFailure, PluginEntry, Preflight, Registry, Verdict};
 pub use stoq_plugin_abi::host::Role;
 pub use stoq_plugin_abi::{PayloadMeta, RequestMeta};
+pub use timeout::{TimeoutSource, WorkerTimeout};

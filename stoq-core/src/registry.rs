@@ -12,9 +12,10 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Value};
 use stoq_plugin_abi::host::{Library, Manifest, Role, running};
 
-use crate::plugin::{Imp, PluginHandle};
-
+pub use crate::error::PluginError;
 use crate::options::{self, Options};
+use crate::plugin::{Imp, PluginHandle};
+use crate::timeout::WorkerTimeout;
 
 /// A file that was not loaded as a plugin, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,40 +30,6 @@ impl std::fmt::Display for LoadFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.path.display(), self.reason)
     }
-}
-
-/// Why a plugin could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PluginError {
-    /// No plugin of that name was found.
-    #[error("no plugin named `{0}` was found in the plugin directories")]
-    NotFound(String),
-    /// The plugin exists but lacks the role it was asked for.
-    #[error("plugin `{name}` is not a {role} (its roles: {roles})")]
-    WrongRole {
-        /// The plugin.
-        name: String,
-        /// The role asked for.
-        role: &'static str,
-        /// The roles it has.
-        roles: String,
-    },
-    /// A problem with its required workers (missing, or a cycle).
-    #[error("plugin `{name}`: {message}")]
-    Dependency {
-        /// The plugin.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// Its config hook rejected the options, or it failed to start.
-    #[error("plugin `{name}` failed to start: {message}")]
-    Instantiate {
-        /// The plugin.
-        name: String,
-        /// The plugin's message.
-        message: String,
-    },
 }
 
 /// A check of library files before they are loaded into this process: opening a library runs
@@ -99,6 +66,9 @@ pub struct PluginEntry {
     /// Built-in defaults from the manifest.
     default_options: Options,
     instance: OnceLock<Result<Arc<PluginHandle>, PluginError>>,
+    /// Starts a fake plugin instead of opening a library (tests).
+    #[cfg(test)]
+    fake: Option<crate::fake::Make>,
 }
 
 impl PluginEntry {
@@ -304,6 +274,8 @@ impl Registry {
                 file_options,
                 default_options,
                 instance: OnceLock::new(),
+                #[cfg(test)]
+                fake: None,
             },
         );
         Ok(())
@@ -383,10 +355,7 @@ impl Registry {
             .collect();
         crate::deps::problems(&graph)
             .into_iter()
-            .filter(|p| match (only, p) {
-                (Some(only), PluginError::Dependency { name, .. }) => only.contains(name),
-                _ => true,
-            })
+            .filter(|p| only.is_none_or(|only| only.contains(p.plugin())))
             .collect()
     }
 
@@ -396,14 +365,19 @@ impl Registry {
         self.instance_with_timeout(name, role, std::time::Duration::from_secs(60))
     }
 
-    /// Like [`instance`](Self::instance), with the engine's default timeout for isolated
-    /// plugins.
-    pub(crate) fn instance_with_timeout(
+    /// Plugin `name`'s `timeout` option (seconds), if it has one.
+    pub(crate) fn timeout_option(
         &self,
         name: &str,
-        role: Role,
-        default_timeout: std::time::Duration,
-    ) -> Result<Arc<PluginHandle>, PluginError> {
+    ) -> Result<Option<std::time::Duration>, PluginError> {
+        match self.options(name).as_ref().and_then(|o| o.get("timeout")) {
+            Some(value) => crate::timeout::parse_option(name, value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The entry of plugin `name` if it has `role`.
+    fn entry(&self, name: &str, role: Role) -> Result<&PluginEntry, PluginError> {
         let entry = self
             .plugins
             .get(name)
@@ -421,6 +395,33 @@ impl Registry {
                     .join(", "),
             });
         }
+        Ok(entry)
+    }
+
+    /// The instance of plugin `name` with `role` if that is known without starting it (it
+    /// started before, failed to, or cannot be used); `None` when it still has to be started.
+    /// Never runs plugin code, so it may be called under any lock.
+    pub(crate) fn try_instance(
+        &self,
+        name: &str,
+        role: Role,
+    ) -> Option<Result<Arc<PluginHandle>, PluginError>> {
+        match self.entry(name, role) {
+            Ok(entry) => entry.instance.get().cloned(),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Like [`instance`](Self::instance), with the engine's default timeout for isolated
+    /// plugins. Starting a plugin runs its config hook (or starts a helper process): never
+    /// call this while holding a request's lock.
+    pub(crate) fn instance_with_timeout(
+        &self,
+        name: &str,
+        role: Role,
+        default_timeout: std::time::Duration,
+    ) -> Result<Arc<PluginHandle>, PluginError> {
+        let entry = self.entry(name, role)?;
         entry
             .instance
             .get_or_init(|| {
@@ -431,6 +432,12 @@ impl Registry {
                     message,
                 };
                 let _mark = running::enter(running::intern(name));
+                #[cfg(test)]
+                if let Some(make) = &entry.fake {
+                    return make(&options)
+                        .map(|imp| Arc::new(PluginHandle::new(name, imp)))
+                        .map_err(fail);
+                }
                 match options.get("isolation").and_then(Value::as_str).unwrap_or("in-process") {
                     "in-process" => entry
                         .library()
@@ -443,7 +450,7 @@ impl Registry {
                         let helper = self.isolation_helper.as_deref().ok_or_else(|| {
                             fail("isolation = \"process\" needs a helper executable (Registry::set_isolation_helper)".into())
                         })?;
-                        let timeout = crate::engine::timeout_option(self, name)?.unwrap_or(default_timeout);
+                        let timeout = WorkerTimeout::resolve(self.timeout_option(name)?, default_timeout);
                         crate::isolation::ProcessPlugin::start(name, helper, entry.path(), &options, timeout)
                             .map(|p| Arc::new(PluginHandle::new(name, Imp::Process(p))))
                             .map_err(|e| fail(e.message))
@@ -454,5 +461,26 @@ impl Registry {
                 }
             })
             .clone()
+    }
+
+    /// A registry of in-process fakes (tests): each is started, by `make`, on first use.
+    #[cfg(test)]
+    pub(crate) fn with_fakes(fakes: Vec<crate::fake::FakeEntry>) -> Self {
+        let mut registry = Self::empty();
+        for fake in fakes {
+            registry.plugins.insert(
+                fake.manifest.name.clone(),
+                PluginEntry {
+                    path: PathBuf::from(format!("fake/{}", fake.manifest.name)),
+                    manifest: fake.manifest,
+                    library: OnceLock::new(),
+                    file_options: fake.options,
+                    default_options: Options::new(),
+                    instance: OnceLock::new(),
+                    fake: Some(fake.make),
+                },
+            );
+        }
+        registry
     }
 }

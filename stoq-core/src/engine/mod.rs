@@ -21,8 +21,9 @@ use bytes::Bytes;
 use stoq_plugin_abi::{PayloadMeta, RequestMeta};
 
 use crate::Role;
+use crate::error::PluginError;
 use crate::model::StoqResponse;
-use crate::registry::{PluginError, Registry};
+use crate::registry::Registry;
 
 /// Per-request limits; each breach is an error in the response naming the limit.
 #[derive(Debug, Clone)]
@@ -127,33 +128,6 @@ impl Shared {
 fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// Reads a plugin's `timeout` option (seconds, a number or a string holding one).
-pub(crate) fn timeout_option(
-    registry: &Registry,
-    name: &str,
-) -> Result<Option<Duration>, PluginError> {
-    let Some(value) = registry
-        .options(name)
-        .and_then(|o| o.get("timeout").cloned())
-    else {
-        return Ok(None);
-    };
-    let seconds = match &value {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    };
-    match seconds {
-        Some(s) if s > 0.0 && s.is_finite() => Ok(Some(Duration::from_secs_f64(s))),
-        _ => Err(PluginError::Instantiate {
-            name: name.to_owned(),
-            message: format!(
-                "option `timeout`: expected a positive number of seconds, got {value}"
-            ),
-        }),
-    }
 }
 
 /// Scans requests with the plugins of a [`Registry`], on a pool of threads.
@@ -274,7 +248,7 @@ impl Engine {
     pub fn new(registry: Arc<Registry>, settings: Settings) -> Self {
         let timeouts = registry
             .plugins()
-            .filter_map(|(name, _)| Some((name.to_owned(), timeout_option(&registry, name).ok()??)))
+            .filter_map(|(name, _)| Some((name.to_owned(), registry.timeout_option(name).ok()??)))
             .collect();
         let jobs = match settings.jobs {
             0 => cores(),
@@ -341,7 +315,7 @@ impl Engine {
                 Ok(instance) => pending.extend(instance.required_workers().iter().cloned()),
                 Err(e) => problems.push(e),
             }
-            if let Err(e) = timeout_option(registry, &name) {
+            if let Err(e) = registry.timeout_option(&name) {
                 problems.push(e);
             }
         }
@@ -363,7 +337,7 @@ impl Engine {
             registry
                 .dependency_problems(Some(&seen))
                 .into_iter()
-                .filter(|p| matches!(p, PluginError::Dependency { message, .. } if message.starts_with("circular"))),
+                .filter(|p| matches!(p, PluginError::CircularRequiredWorkers { .. })),
         );
         if problems.is_empty() {
             Ok(())
