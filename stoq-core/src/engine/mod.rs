@@ -14,6 +14,8 @@ mod content;
 mod pool;
 mod request;
 mod settings;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, mpsc};
