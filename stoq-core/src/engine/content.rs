@@ -2,6 +2,9 @@
 
 use bytes::Bytes;
 
+#[cfg(doc)]
+use super::Engine;
+
 /// A root payload's bytes, or only its size when it was too large to read, or how to load it.
 #[derive(Debug)]
 pub enum Content {

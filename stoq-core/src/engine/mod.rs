@@ -1,13 +1,23 @@
 //! The scan engine: runs workers on requests' payloads on all cores, with stoQ's dispatch rules.
 //!
-//! - [`request`]: one request's state machine (dispatch sources, `required_workers`,
-//!   extraction, deduplication, limits, errors as data, the response).
+//! - [`request`]: one request (`state`, `schedule`, `call`, `apply`, `extract`, `abandon`,
+//!   `response`): dispatch sources, `required_workers`, extraction, deduplication, limits,
+//!   errors as data, the after-scan phases and the response.
 //! - [`pool`]: worker threads with local task stacks, and the watchdog for timeouts.
+//! - [`batch`]: [`Engine::scan_many`]'s window and batched wake-ups.
+//! - `settings`, `content`: what the engine runs, and a root payload's content.
 //!
 //! There are no rounds: a (payload, worker) task runs as soon as its required workers have
 //! finished on that payload. Dispatchers are asked when a payload arrives and again whenever
 //! the request goes quiet after its state changed, so a dispatcher that looks at the request
 //! (stoQ's conditional dispatcher) sees the work done since.
+//!
+//! # Locks
+//!
+//! Each request has one lock over its state (the rules are written out in [`request`]): under
+//! it only bookkeeping happens; plugins are called, started (config hooks, isolation helpers)
+//! and responses delivered only without it. Lock order: a pool thread's watchdog slot
+//! (`pool.rs`), then a request; never a slot or the pool's queue while holding a request.
 
 mod batch;
 mod content;

@@ -12,10 +12,15 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Value};
 use stoq_plugin_abi::host::{Library, Manifest, Role, running};
 
+#[cfg(test)]
+mod fakes;
+mod files;
+
 pub use crate::error::PluginError;
 use crate::options::{self, Options};
 use crate::plugin::{Imp, PluginHandle};
 use crate::timeout::WorkerTimeout;
+use files::{library_files, open};
 
 /// A file that was not loaded as a plugin, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,43 +119,6 @@ pub struct Registry {
     overrides: BTreeMap<String, Options>,
     /// The executable that serves `plugin-host` for plugins with `isolation = "process"`.
     isolation_helper: Option<PathBuf>,
-}
-
-/// Opens a library file in this process.
-fn open(path: &Path) -> Result<Library, String> {
-    Library::load(path).map_err(|e| {
-        if !e.detail.is_empty() {
-            tracing::debug!(path = %path.display(), "full loader report:\n{}", e.detail);
-        }
-        e.reason
-    })
-}
-
-/// Is `path` a shared library by its file name on this platform?
-fn is_library(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()) == Some(std::env::consts::DLL_EXTENSION)
-}
-
-/// Library files in `dir` and in its immediate subdirectories (a plugin may sit in its own
-/// folder with its TOML file), sorted by path.
-fn library_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            if let Ok(inner) = fs::read_dir(&path) {
-                files.extend(
-                    inner
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.is_file() && is_library(p)),
-                );
-            }
-        } else if is_library(&path) {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 impl Registry {
@@ -461,26 +429,5 @@ impl Registry {
                 }
             })
             .clone()
-    }
-
-    /// A registry of in-process fakes (tests): each is started, by `make`, on first use.
-    #[cfg(test)]
-    pub(crate) fn with_fakes(fakes: Vec<crate::fake::FakeEntry>) -> Self {
-        let mut registry = Self::empty();
-        for fake in fakes {
-            registry.plugins.insert(
-                fake.manifest.name.clone(),
-                PluginEntry {
-                    path: PathBuf::from(format!("fake/{}", fake.manifest.name)),
-                    manifest: fake.manifest,
-                    library: OnceLock::new(),
-                    file_options: fake.options,
-                    default_options: Options::new(),
-                    instance: OnceLock::new(),
-                    fake: Some(fake.make),
-                },
-            );
-        }
-        registry
     }
 }
