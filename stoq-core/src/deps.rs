@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::registry::PluginError;
+use crate::error::PluginError;
 
 /// Missing required workers and cycles in `graph` (plugin → its required workers). A required
 /// worker that is not a key of `graph` is missing.
@@ -11,9 +11,9 @@ pub fn problems(graph: &BTreeMap<String, Vec<String>>) -> Vec<PluginError> {
     for (name, deps) in graph {
         for dep in deps {
             if !graph.contains_key(dep) {
-                out.push(PluginError::Dependency {
+                out.push(PluginError::MissingRequiredWorker {
                     name: name.clone(),
-                    message: format!("required worker `{dep}` is not a loaded plugin"),
+                    required: dep.clone(),
                 });
             }
         }
@@ -26,9 +26,9 @@ pub fn problems(graph: &BTreeMap<String, Vec<String>>) -> Vec<PluginError> {
     for cycle in cycles {
         let mut shown = cycle.clone();
         shown.push(cycle[0].clone());
-        out.push(PluginError::Dependency {
+        out.push(PluginError::CircularRequiredWorkers {
             name: cycle[0].clone(),
-            message: format!("circular required workers: {}", shown.join(" -> ")),
+            cycle: shown,
         });
     }
     out

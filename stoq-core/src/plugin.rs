@@ -26,6 +26,9 @@ pub(crate) enum Imp {
     /// helper.
     #[cfg(unix)]
     Process(ProcessPlugin),
+    /// A Rust object standing in for a plugin library (tests).
+    #[cfg(test)]
+    Fake(crate::fake::FakePlugin),
 }
 
 impl PluginHandle {
@@ -51,6 +54,8 @@ impl PluginHandle {
             Imp::InProcess(i) => &i.required_workers,
             #[cfg(unix)]
             Imp::Process(p) => &p.required_workers,
+            #[cfg(test)]
+            Imp::Fake(f) => &f.required_workers,
         }
     }
 
@@ -62,6 +67,8 @@ impl PluginHandle {
             Imp::InProcess(_) => Duration::ZERO,
             #[cfg(unix)]
             Imp::Process(_) => Duration::from_secs(2),
+            #[cfg(test)]
+            Imp::Fake(_) => Duration::ZERO,
         }
     }
 
@@ -77,6 +84,8 @@ impl PluginHandle {
             Imp::InProcess(i) => i.scan(content, payload_id, context),
             #[cfg(unix)]
             Imp::Process(p) => p.scan(content, payload_id, context),
+            #[cfg(test)]
+            Imp::Fake(f) => f.scan(content, context),
         }
     }
 
@@ -92,6 +101,8 @@ impl PluginHandle {
             Imp::InProcess(i) => i.get_dispatches(content, payload_id, context),
             #[cfg(unix)]
             Imp::Process(p) => p.get_dispatches(content, payload_id, context),
+            #[cfg(test)]
+            Imp::Fake(f) => f.get_dispatches(content, context),
         }
     }
 
@@ -105,6 +116,11 @@ impl PluginHandle {
                     "isolation = \"process\" is for workers and dispatchers, not for a {role}"
                 ),
             }),
+            #[cfg(test)]
+            Imp::Fake(_) => Err(CallError {
+                kind: CallErrorKind::Unsupported,
+                message: format!("a fake plugin is not a {role}"),
+            }),
         }
     }
 
@@ -116,6 +132,10 @@ impl PluginHandle {
         context: &dyn QueryContext,
     ) -> Result<ArchiverResponse, CallError> {
         let _mark = self.mark();
+        #[cfg(test)]
+        if let Imp::Fake(f) = &self.imp {
+            return f.archive(content, context);
+        }
         self.in_process("archiver")?
             .archive(content, payload_id, context)
     }
@@ -123,12 +143,20 @@ impl PluginHandle {
     /// Decorator role: summarises a finished response (JSON).
     pub fn decorate(&self, response_json: &str) -> Result<DecoratorResponse, CallError> {
         let _mark = self.mark();
+        #[cfg(test)]
+        if let Imp::Fake(f) = &self.imp {
+            return f.decorate(response_json);
+        }
         self.in_process("decorator")?.decorate(response_json)
     }
 
     /// Connector role: saves a finished response (JSON).
     pub fn save(&self, response_json: &str) -> Result<(), CallError> {
         let _mark = self.mark();
+        #[cfg(test)]
+        if let Imp::Fake(f) = &self.imp {
+            return f.save(response_json);
+        }
         self.in_process("connector")?.save(response_json)
     }
 

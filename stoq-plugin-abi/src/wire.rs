@@ -68,6 +68,16 @@ pub struct Manifest {
     pub plugins: Vec<PluginManifest>,
 }
 
+impl Manifest {
+    /// The manifest of a library holding these plugins, built against this crate's version.
+    pub fn new(plugins: Vec<PluginManifest>) -> Self {
+        Self {
+            abi_version: env!("CARGO_PKG_VERSION").to_owned(),
+            plugins,
+        }
+    }
+}
+
 /// What one plugin of a library says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -96,6 +106,38 @@ pub struct PluginManifest {
     /// The oldest stoq host it works with; empty for any.
     #[serde(default)]
     pub min_stoq_version: String,
+}
+
+impl PluginManifest {
+    /// A plugin with a name, a version and roles; everything else empty (hosts' tests build
+    /// these for fake plugins).
+    pub fn new(name: impl Into<String>, version: impl Into<String>, roles: Vec<Role>) -> Self {
+        Self {
+            name: name.into(),
+            version: version.into(),
+            author: String::new(),
+            description: String::new(),
+            website: String::new(),
+            roles,
+            required_workers: Vec::new(),
+            options: Vec::new(),
+            min_stoq_version: String::new(),
+        }
+    }
+
+    /// Sets the default required workers.
+    #[must_use]
+    pub fn with_required_workers(mut self, workers: Vec<String>) -> Self {
+        self.required_workers = workers;
+        self
+    }
+
+    /// Sets the declared options.
+    #[must_use]
+    pub fn with_options(mut self, options: Vec<DeclaredOption>) -> Self {
+        self.options = options;
+        self
+    }
 }
 
 /// What the host hands [`PluginModule::instantiate`](crate::ffi::PluginModule): which plugin

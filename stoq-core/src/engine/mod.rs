@@ -1,17 +1,31 @@
 //! The scan engine: runs workers on requests' payloads on all cores, with stoQ's dispatch rules.
 //!
-//! - [`request`]: one request's state machine (dispatch sources, `required_workers`,
-//!   extraction, deduplication, limits, errors as data, the response).
+//! - [`request`]: one request (`state`, `schedule`, `call`, `apply`, `extract`, `abandon`,
+//!   `response`): dispatch sources, `required_workers`, extraction, deduplication, limits,
+//!   errors as data, the after-scan phases and the response.
 //! - [`pool`]: worker threads with local task stacks, and the watchdog for timeouts.
+//! - [`batch`]: [`Engine::scan_many`]'s window and batched wake-ups.
+//! - `settings`, `content`: what the engine runs, and a root payload's content.
 //!
 //! There are no rounds: a (payload, worker) task runs as soon as its required workers have
 //! finished on that payload. Dispatchers are asked when a payload arrives and again whenever
 //! the request goes quiet after its state changed, so a dispatcher that looks at the request
 //! (stoQ's conditional dispatcher) sees the work done since.
+//!
+//! # Locks
+//!
+//! Each request has one lock over its state (the rules are written out in [`request`]): under
+//! it only bookkeeping happens; plugins are called, started (config hooks, isolation helpers)
+//! and responses delivered only without it. Lock order: a pool thread's watchdog slot
+//! (`pool.rs`), then a request; never a slot or the pool's queue while holding a request.
 
 mod batch;
+mod content;
 mod pool;
 mod request;
+mod settings;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, mpsc};
@@ -21,82 +35,13 @@ use bytes::Bytes;
 use stoq_plugin_abi::{PayloadMeta, RequestMeta};
 
 use crate::Role;
+use crate::error::PluginError;
 use crate::model::StoqResponse;
-use crate::registry::{PluginError, Registry};
+use crate::registry::Registry;
+use crate::timeout::WorkerTimeout;
 
-/// Per-request limits; each breach is an error in the response naming the limit.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// A payload larger than this is not scanned (a root) or not kept (an extracted one).
-    pub max_payload_size: u64,
-    /// Extracted payloads beyond this many are dropped.
-    pub max_extracted_payloads: usize,
-    /// Extracted payloads beyond this many bytes in total are dropped.
-    pub max_extracted_bytes: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_payload_size: 4 << 30,
-            max_extracted_payloads: 100_000,
-            max_extracted_bytes: 8 << 30,
-        }
-    }
-}
-
-/// What the engine runs and its limits.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Workers for root payloads only (`-s`).
-    pub start_dispatch: Vec<String>,
-    /// Workers for every payload (`-a`).
-    pub always_dispatch: Vec<String>,
-    /// Dispatcher plugins (`-R`).
-    pub dispatchers: Vec<String>,
-    /// Destination archivers (`-A`): run on every payload with `should_archive` once
-    /// scanning is done, unless the request's `archive_payloads` is false.
-    pub dest_archivers: Vec<String>,
-    /// Decorators (`-D`): run on the finished response.
-    pub decorators: Vec<String>,
-    /// Connectors (`-C`): receive the final response.
-    pub connectors: Vec<String>,
-    /// A payload this many extractions below its root is listed but not scanned.
-    pub max_recursion: u32,
-    /// The longest allowed `required_workers` chain.
-    pub max_required_worker_depth: u32,
-    /// Worker threads; 0 means one per core.
-    pub jobs: usize,
-    /// How long one plugin call may run, unless the plugin's `timeout` option says otherwise.
-    pub worker_timeout: Duration,
-    /// How long a whole request may run.
-    pub request_timeout: Option<Duration>,
-    /// Size and count limits per request.
-    pub limits: Limits,
-    /// Payload ids from content and lineage, stable ordering, no clock: identical input gives
-    /// byte-identical responses.
-    pub deterministic: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            start_dispatch: Vec::new(),
-            always_dispatch: Vec::new(),
-            dispatchers: Vec::new(),
-            dest_archivers: Vec::new(),
-            decorators: Vec::new(),
-            connectors: Vec::new(),
-            max_recursion: 10,
-            max_required_worker_depth: 10,
-            jobs: 0,
-            worker_timeout: Duration::from_secs(60),
-            request_timeout: None,
-            limits: Limits::default(),
-            deterministic: false,
-        }
-    }
-}
+pub use content::{Content, Loader};
+pub use settings::{EngineBuilder, Limits, Settings};
 
 /// What every request of an engine shares.
 pub(crate) struct Shared {
@@ -109,11 +54,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn timeout_of(&self, plugin: &str) -> Duration {
-        self.timeouts
-            .get(plugin)
-            .copied()
-            .unwrap_or(self.settings.worker_timeout)
+    /// Plugin `plugin`'s call timeout: its `timeout` option, or the engine's default.
+    fn timeout_of(&self, plugin: &str) -> WorkerTimeout {
+        WorkerTimeout::resolve(
+            self.timeouts.get(plugin).copied(),
+            self.settings.worker_timeout,
+        )
     }
 
     /// A started plugin, with this engine's default timeout.
@@ -127,33 +73,6 @@ impl Shared {
 fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// Reads a plugin's `timeout` option (seconds, a number or a string holding one).
-pub(crate) fn timeout_option(
-    registry: &Registry,
-    name: &str,
-) -> Result<Option<Duration>, PluginError> {
-    let Some(value) = registry
-        .options(name)
-        .and_then(|o| o.get("timeout").cloned())
-    else {
-        return Ok(None);
-    };
-    let seconds = match &value {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    };
-    match seconds {
-        Some(s) if s > 0.0 && s.is_finite() => Ok(Some(Duration::from_secs_f64(s))),
-        _ => Err(PluginError::Instantiate {
-            name: name.to_owned(),
-            message: format!(
-                "option `timeout`: expected a positive number of seconds, got {value}"
-            ),
-        }),
-    }
 }
 
 /// Scans requests with the plugins of a [`Registry`], on a pool of threads.
@@ -174,52 +93,6 @@ pub(crate) fn timeout_option(
 pub struct Engine {
     shared: Arc<Shared>,
     pool: pool::Pool,
-}
-
-/// A root payload's bytes, or only its size when it was too large to read, or how to load it.
-#[derive(Debug)]
-pub enum Content {
-    /// The bytes.
-    Bytes(Bytes),
-    /// Not read (e.g. a file over `max_payload_size`, checked before reading): the response
-    /// lists it with this size and a limit error; it is never scanned or archived.
-    Unread {
-        /// Its size in bytes.
-        size: u64,
-    },
-    /// Loaded by the pool thread that starts the request (so reading inputs runs on every
-    /// core, and only requests that run hold their bytes). With [`Engine::scan_many`], a
-    /// loader that returns `None` skips its input: no response (the loader reports why).
-    Load(Loader),
-}
-
-/// Loads one root payload on a pool thread; see [`Content::Load`].
-pub struct Loader(Box<dyn FnOnce() -> Option<Content> + Send>);
-
-impl Loader {
-    /// A loader running `load`; it must not return another [`Content::Load`].
-    pub fn new(load: impl FnOnce() -> Option<Content> + Send + 'static) -> Self {
-        Self(Box::new(load))
-    }
-
-    pub(crate) fn load(self) -> Option<Content> {
-        match (self.0)() {
-            Some(Content::Load(_)) => Some(Content::Unread { size: 0 }),
-            other => other,
-        }
-    }
-}
-
-impl std::fmt::Debug for Loader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Loader")
-    }
-}
-
-impl From<Bytes> for Content {
-    fn from(bytes: Bytes) -> Self {
-        Self::Bytes(bytes)
-    }
 }
 
 /// One root payload for [`Engine::submit_with`].
@@ -274,7 +147,7 @@ impl Engine {
     pub fn new(registry: Arc<Registry>, settings: Settings) -> Self {
         let timeouts = registry
             .plugins()
-            .filter_map(|(name, _)| Some((name.to_owned(), timeout_option(&registry, name).ok()??)))
+            .filter_map(|(name, _)| Some((name.to_owned(), registry.timeout_option(name).ok()??)))
             .collect();
         let jobs = match settings.jobs {
             0 => cores(),
@@ -341,7 +214,7 @@ impl Engine {
                 Ok(instance) => pending.extend(instance.required_workers().iter().cloned()),
                 Err(e) => problems.push(e),
             }
-            if let Err(e) = timeout_option(registry, &name) {
+            if let Err(e) = registry.timeout_option(&name) {
                 problems.push(e);
             }
         }
@@ -363,7 +236,7 @@ impl Engine {
             registry
                 .dependency_problems(Some(&seen))
                 .into_iter()
-                .filter(|p| matches!(p, PluginError::Dependency { message, .. } if message.starts_with("circular"))),
+                .filter(|p| matches!(p, PluginError::CircularRequiredWorkers { .. })),
         );
         if problems.is_empty() {
             Ok(())
@@ -535,114 +408,5 @@ impl Engine {
     ) -> StoqResponse {
         self.submit_content(content, payload_meta, request_meta)
             .wait()
-    }
-}
-
-/// Builds an [`Engine`]; see [`Engine::builder`].
-pub struct EngineBuilder {
-    registry: Arc<Registry>,
-    settings: Settings,
-}
-
-fn names<I: IntoIterator<Item = S>, S: Into<String>>(names: I) -> Vec<String> {
-    names.into_iter().map(Into::into).collect()
-}
-
-impl EngineBuilder {
-    /// Workers for root payloads only.
-    pub fn start_dispatch<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        workers: I,
-    ) -> Self {
-        self.settings.start_dispatch = names(workers);
-        self
-    }
-
-    /// Workers for every payload.
-    pub fn always_dispatch<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        workers: I,
-    ) -> Self {
-        self.settings.always_dispatch = names(workers);
-        self
-    }
-
-    /// Dispatcher plugins.
-    pub fn dispatchers<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        dispatchers: I,
-    ) -> Self {
-        self.settings.dispatchers = names(dispatchers);
-        self
-    }
-
-    /// Destination archivers.
-    pub fn dest_archivers<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        archivers: I,
-    ) -> Self {
-        self.settings.dest_archivers = names(archivers);
-        self
-    }
-
-    /// Decorators.
-    pub fn decorators<I: IntoIterator<Item = S>, S: Into<String>>(mut self, decorators: I) -> Self {
-        self.settings.decorators = names(decorators);
-        self
-    }
-
-    /// Connectors.
-    pub fn connectors<I: IntoIterator<Item = S>, S: Into<String>>(mut self, connectors: I) -> Self {
-        self.settings.connectors = names(connectors);
-        self
-    }
-
-    /// The extraction depth at which payloads are listed but not scanned.
-    pub fn max_recursion(mut self, depth: u32) -> Self {
-        self.settings.max_recursion = depth;
-        self
-    }
-
-    /// Worker threads (0: one per core).
-    pub fn jobs(mut self, jobs: usize) -> Self {
-        self.settings.jobs = jobs;
-        self
-    }
-
-    /// The default time one plugin call may take.
-    pub fn worker_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.worker_timeout = timeout;
-        self
-    }
-
-    /// The time a whole request may take.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.request_timeout = Some(timeout);
-        self
-    }
-
-    /// Per-request limits.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.settings.limits = limits;
-        self
-    }
-
-    /// Byte-identical responses for identical input.
-    pub fn deterministic(mut self, on: bool) -> Self {
-        self.settings.deterministic = on;
-        self
-    }
-
-    /// Replaces all settings.
-    pub fn settings(mut self, settings: Settings) -> Self {
-        self.settings = settings;
-        self
-    }
-
-    /// Builds the engine and checks that every plugin it names starts.
-    pub fn build(self) -> Result<Engine, Vec<PluginError>> {
-        let engine = Engine::new(self.registry, self.settings);
-        engine.check()?;
-        Ok(engine)
     }
 }

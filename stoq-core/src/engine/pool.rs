@@ -247,7 +247,7 @@ impl Inner {
                 return;
             }
             // Lock order: slot, then request (the watchdog never holds both).
-            let ready = task.request.complete(task.kind, outcome);
+            let ready = task.request.complete(outcome);
             state.local.extend(ready.into_iter().map(Job::Run));
             if state.local.len() > 1 && self.idle.load(Ordering::SeqCst) > 0 {
                 let keep = state.local.pop();

@@ -25,6 +25,8 @@
 //! an extracted payload, over the request's `max_payload_size`), a malformed frame or result
 //! kills that helper and fails the call with an error naming the plugin.
 
+mod memory;
+mod reply;
 mod serve;
 mod wire;
 
@@ -38,14 +40,15 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use stoq_loader::{CallError, CallErrorKind, Extracted, QueryContext, WorkerOutput};
-use stoq_plugin_abi::{DispatcherResponse, ffi};
+use stoq_plugin_abi::DispatcherResponse;
+use stoq_loader::{CallError, CallErrorKind, QueryContext, WorkerOutput};
 
+use memory::{MEMORY_OPTION, memory_option};
+use reply::{decode, read_error};
 pub use serve::serve;
 use wire::*;
 
-/// The option naming a helper's memory limit.
-const MEMORY_OPTION: &str = "isolation_memory";
+use crate::timeout::WorkerTimeout;
 
 /// Socket buffers: large enough that a payload is not sent in 8 KiB pieces.
 const BUFFER: usize = 1 << 16;
@@ -77,7 +80,7 @@ pub struct ProcessPlugin {
     helper_exe: PathBuf,
     library: PathBuf,
     options: String,
-    timeout: Duration,
+    timeout: WorkerTimeout,
     /// `isolation_memory`, in bytes.
     memory_limit: Option<u64>,
     idle: Mutex<Vec<Helper>>,
@@ -89,54 +92,6 @@ fn failed(kind: CallErrorKind, message: String) -> CallError {
     CallError { kind, message }
 }
 
-/// A byte count: digits with an optional binary suffix `K`, `M`, `G` or `T`.
-fn parse_size(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let (digits, shift) = match text.chars().last()?.to_ascii_uppercase() {
-        'K' => (&text[..text.len() - 1], 10),
-        'M' => (&text[..text.len() - 1], 20),
-        'G' => (&text[..text.len() - 1], 30),
-        'T' => (&text[..text.len() - 1], 40),
-        _ => (text, 0),
-    };
-    let n: u64 = digits.trim().parse().ok()?;
-    n.checked_shl(shift).filter(|v| v >> shift == n)
-}
-
-/// The `isolation_memory` option: `None` when unset.
-fn memory_option(options: &Map<String, Value>) -> Result<Option<u64>, String> {
-    let value = match options.get(MEMORY_OPTION) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(value) => value,
-    };
-    let bytes = match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => parse_size(s),
-        _ => None,
-    };
-    match bytes {
-        Some(bytes) if bytes > 0 => Ok(Some(bytes)),
-        _ => Err(format!(
-            "option `{MEMORY_OPTION}`: expected a positive byte count such as 536870912 or \"512M\" (suffixes K, M, G, T), got {value}"
-        )),
-    }
-}
-
-/// The largest extracted payload the request takes (its `max_payload_size`), asked once per
-/// call; a helper sending more is corrupt or runaway.
-fn content_limit(context: &dyn QueryContext) -> u64 {
-    context
-        .query(ffi::CONTEXT_LIMITS)
-        .and_then(|json| serde_json::from_str::<Value>(&json).ok())
-        .and_then(|limits| limits["max_payload_size"].as_u64())
-        .unwrap_or(MAX_FIELD)
-}
-
-/// Decodes JSON a helper sent; a helper sending invalid JSON is treated as corrupt.
-fn decode<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> std::io::Result<T> {
-    serde_json::from_str(json).map_err(|e| invalid(format!("an invalid {what} ({e})")))
-}
-
 impl ProcessPlugin {
     /// Starts a first helper and runs the plugin's config hook in it.
     pub fn start(
@@ -144,8 +99,9 @@ impl ProcessPlugin {
         helper_exe: &Path,
         library: &Path,
         options: &Map<String, Value>,
-        timeout: Duration,
+        timeout: impl Into<WorkerTimeout>,
     ) -> Result<Self, CallError> {
+        let timeout = timeout.into();
         let memory_limit = memory_option(options).map_err(|e| failed(CallErrorKind::Config, e))?;
         // stoq's option, not the plugin's (the plugin would call it unused).
         let mut options = options.clone();
@@ -207,7 +163,7 @@ impl ProcessPlugin {
             reader: BufReader::with_capacity(BUFFER, timed(ours.try_clone().map_err(start_error)?)),
             writer: BufWriter::with_capacity(BUFFER, timed(ours)),
         };
-        helper.set_deadline(Instant::now() + self.timeout);
+        helper.set_deadline(Instant::now() + self.timeout.duration);
         let answer = (|| {
             put_u8(&mut helper.writer, OP_INIT)?;
             put_str(&mut helper.writer, &self.options)?;
@@ -219,13 +175,9 @@ impl ProcessPlugin {
                 STATUS_ERR => return Ok(Err(read_error(r)?)),
                 other => return Err(invalid(format!("a reply starting with byte {other}"))),
             }
-            let info: Value = decode(&get_str(r, MAX_FIELD, "instance facts")?, "instance facts")?;
-            let required = info.get("required_workers").cloned().unwrap_or_default();
-            let required: Vec<String> = match required {
-                Value::Null => Vec::new(),
-                other => serde_json::from_value(other)
-                    .map_err(|e| invalid(format!("invalid required workers ({e})")))?,
-            };
+            let facts: reply::Facts =
+                decode(&get_str(r, MAX_FIELD, "instance facts")?, "instance facts")?;
+            let required = facts.required_workers;
             Ok(Ok(required))
         })();
         match answer {
@@ -244,8 +196,9 @@ impl ProcessPlugin {
                 return failed(
                     CallErrorKind::TimedOut,
                     format!(
-                        "still running after {} s (its `timeout` option); its helper process was killed",
-                        self.timeout.as_secs_f64()
+                        "still running after {} s ({}); its helper process was killed",
+                        self.timeout.duration.as_secs_f64(),
+                        self.timeout.source
                     ),
                 );
             }
@@ -317,7 +270,7 @@ impl ProcessPlugin {
             Some(helper) => helper,
             None => self.spawn()?.0,
         };
-        helper.set_deadline(Instant::now() + self.timeout);
+        helper.set_deadline(Instant::now() + self.timeout.duration);
         let mut context_bytes = 0usize;
         let mut queries = 0usize;
         let answer = (|| {
@@ -377,29 +330,9 @@ impl ProcessPlugin {
         payload_id: &str,
         context: &dyn QueryContext,
     ) -> Result<Option<WorkerOutput>, CallError> {
-        let max_content = content_limit(context);
+        let limits = reply::ReplyLimits::of(context);
         self.call(OP_SCAN, content, payload_id, context, |r| {
-            if get_u8(r)? == 0 {
-                return Ok(None);
-            }
-            let envelope: stoq_plugin_abi::wire::WorkerEnvelope = decode(
-                &get_str(r, MAX_FIELD, "a worker response")?,
-                "worker response",
-            )?;
-            let count = get_u32(r)?;
-            let mut extracted = Vec::with_capacity(count.min(1024) as usize);
-            for _ in 0..count {
-                let payload_meta = decode(
-                    &get_str(r, MAX_FIELD, "extracted payload metadata")?,
-                    "extracted payload metadata",
-                )?;
-                let content = get_bytes(r, max_content, "an extracted payload")?;
-                extracted.push(Extracted {
-                    content: content.into(),
-                    payload_meta,
-                });
-            }
-            Ok(Some(WorkerOutput::from_envelope(envelope, extracted)))
+            reply::read_worker_reply(r, &limits)
         })
     }
 
@@ -416,52 +349,5 @@ impl ProcessPlugin {
                 "dispatcher response",
             )
         })
-    }
-}
-
-/// Reads the plugin's error after `STATUS_ERR`.
-fn read_error(r: &mut BufReader<Timed>) -> std::io::Result<CallError> {
-    let kind = match get_u8(r)? {
-        KIND_PANICKED => CallErrorKind::Panicked,
-        KIND_CONFIG => CallErrorKind::Config,
-        KIND_UNSUPPORTED => CallErrorKind::Unsupported,
-        _ => CallErrorKind::Failed,
-    };
-    Ok(failed(kind, get_str(r, MAX_FIELD, "an error message")?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn memory_limits_take_bytes_or_suffixed_sizes() {
-        let opts = |v: Value| {
-            let mut m = Map::new();
-            m.insert(MEMORY_OPTION.into(), v);
-            memory_option(&m)
-        };
-        assert_eq!(memory_option(&Map::new()), Ok(None));
-        assert_eq!(opts(Value::from(1_000_000u64)), Ok(Some(1_000_000)));
-        assert_eq!(opts(Value::from("1000")), Ok(Some(1000)));
-        assert_eq!(opts(Value::from("512M")), Ok(Some(512 << 20)));
-        assert_eq!(opts(Value::from("2g")), Ok(Some(2 << 30)));
-        assert_eq!(opts(Value::from(" 64 K")), Ok(Some(64 << 10)));
-        for bad in [
-            Value::from(0),
-            Value::from(-5),
-            Value::from(1.5),
-            Value::from("lots"),
-            Value::from("12X"),
-            Value::from("99999999999T"),
-            Value::from(""),
-            Value::Bool(true),
-        ] {
-            let err = opts(bad.clone()).unwrap_err();
-            assert!(
-                err.starts_with("option `isolation_memory`: expected a positive byte count"),
-                "{bad}: {err}"
-            );
-        }
     }
 }

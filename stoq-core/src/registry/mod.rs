@@ -12,9 +12,16 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Value};
 use stoq_loader::{Library, Manifest, PluginManifest, Role, running};
 
+#[cfg(test)]
+mod fakes;
+mod files;
+
+pub use crate::error::PluginError;
 use crate::checked::{self, OptionLayers, OptionProblem, OptionSource};
 use crate::options::{self, Options};
 use crate::plugin::{Imp, PluginHandle};
+use crate::timeout::WorkerTimeout;
+use files::{library_files, open};
 
 /// A file that was not loaded as a plugin, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,40 +36,6 @@ impl std::fmt::Display for LoadFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.path.display(), self.reason)
     }
-}
-
-/// Why a plugin could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PluginError {
-    /// No plugin of that name was found.
-    #[error("no plugin named `{0}` was found in the plugin directories")]
-    NotFound(String),
-    /// The plugin exists but lacks the role it was asked for.
-    #[error("plugin `{name}` is not a {role} (its roles: {roles})")]
-    WrongRole {
-        /// The plugin.
-        name: String,
-        /// The role asked for.
-        role: &'static str,
-        /// The roles it has.
-        roles: String,
-    },
-    /// A problem with its required workers (missing, or a cycle).
-    #[error("plugin `{name}`: {message}")]
-    Dependency {
-        /// The plugin.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// Its config hook rejected the options, or it failed to start.
-    #[error("plugin `{name}` failed to start: {message}")]
-    Instantiate {
-        /// The plugin.
-        name: String,
-        /// The plugin's message.
-        message: String,
-    },
 }
 
 /// A check of library files before they are loaded into this process: opening a library runs
@@ -123,6 +96,9 @@ pub struct PluginEntry {
     /// Every layer merged, checked against the declarations (set by the registry).
     options: Options,
     instance: OnceLock<Result<Arc<PluginHandle>, PluginError>>,
+    /// Starts a fake plugin instead of opening a library (tests).
+    #[cfg(test)]
+    fake: Option<crate::fake::Make>,
 }
 
 impl PluginEntry {
@@ -172,43 +148,6 @@ pub struct Registry {
     option_problems: Vec<OptionProblem>,
     /// The executable that serves `plugin-host` for plugins with `isolation = "process"`.
     isolation_helper: Option<PathBuf>,
-}
-
-/// Opens a library file in this process.
-fn open(path: &Path) -> Result<Library, String> {
-    Library::load(path).map_err(|e| {
-        if !e.detail.is_empty() {
-            tracing::debug!(path = %path.display(), "full loader report:\n{}", e.detail);
-        }
-        e.reason
-    })
-}
-
-/// Is `path` a shared library by its file name on this platform?
-fn is_library(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()) == Some(std::env::consts::DLL_EXTENSION)
-}
-
-/// Library files in `dir` and in its immediate subdirectories (a plugin may sit in its own
-/// folder with its TOML file), sorted by path.
-fn library_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            if let Ok(inner) = fs::read_dir(&path) {
-                files.extend(
-                    inner
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.is_file() && is_library(p)),
-                );
-            }
-        } else if is_library(&path) {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 impl Registry {
@@ -385,6 +324,8 @@ impl Registry {
                     file_options: file_options.get(&name).cloned().unwrap_or_default(),
                     options: Options::new(),
                     instance: OnceLock::new(),
+                    #[cfg(test)]
+                    fake: None,
                 },
             );
         }
@@ -459,10 +400,7 @@ impl Registry {
             .collect();
         crate::deps::problems(&graph)
             .into_iter()
-            .filter(|p| match (only, p) {
-                (Some(only), PluginError::Dependency { name, .. }) => only.contains(name),
-                _ => true,
-            })
+            .filter(|p| only.is_none_or(|only| only.contains(p.plugin())))
             .collect()
     }
 
@@ -472,14 +410,19 @@ impl Registry {
         self.instance_with_timeout(name, role, std::time::Duration::from_secs(60))
     }
 
-    /// Like [`instance`](Self::instance), with the engine's default timeout for isolated
-    /// plugins.
-    pub(crate) fn instance_with_timeout(
+    /// Plugin `name`'s `timeout` option (seconds), if it has one.
+    pub(crate) fn timeout_option(
         &self,
         name: &str,
-        role: Role,
-        default_timeout: std::time::Duration,
-    ) -> Result<Arc<PluginHandle>, PluginError> {
+    ) -> Result<Option<std::time::Duration>, PluginError> {
+        match self.options(name).as_ref().and_then(|o| o.get("timeout")) {
+            Some(value) => crate::timeout::parse_option(name, value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The entry of plugin `name` if it has `role`.
+    fn entry(&self, name: &str, role: Role) -> Result<&PluginEntry, PluginError> {
         let entry = self
             .plugins
             .get(name)
@@ -497,6 +440,33 @@ impl Registry {
                     .join(", "),
             });
         }
+        Ok(entry)
+    }
+
+    /// The instance of plugin `name` with `role` if that is known without starting it (it
+    /// started before, failed to, or cannot be used); `None` when it still has to be started.
+    /// Never runs plugin code, so it may be called under any lock.
+    pub(crate) fn try_instance(
+        &self,
+        name: &str,
+        role: Role,
+    ) -> Option<Result<Arc<PluginHandle>, PluginError>> {
+        match self.entry(name, role) {
+            Ok(entry) => entry.instance.get().cloned(),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Like [`instance`](Self::instance), with the engine's default timeout for isolated
+    /// plugins. Starting a plugin runs its config hook (or starts a helper process): never
+    /// call this while holding a request's lock.
+    pub(crate) fn instance_with_timeout(
+        &self,
+        name: &str,
+        role: Role,
+        default_timeout: std::time::Duration,
+    ) -> Result<Arc<PluginHandle>, PluginError> {
+        let entry = self.entry(name, role)?;
         entry
             .instance
             .get_or_init(|| {
@@ -507,6 +477,12 @@ impl Registry {
                     message,
                 };
                 let _mark = running::enter(running::intern(name));
+                #[cfg(test)]
+                if let Some(make) = &entry.fake {
+                    return make(&options)
+                        .map(|imp| Arc::new(PluginHandle::new(name, imp)))
+                        .map_err(fail);
+                }
                 match options.get("isolation").and_then(Value::as_str).unwrap_or("in-process") {
                     "in-process" => entry
                         .library()
@@ -519,7 +495,7 @@ impl Registry {
                         let helper = self.isolation_helper.as_deref().ok_or_else(|| {
                             fail("isolation = \"process\" needs a helper executable (Registry::set_isolation_helper)".into())
                         })?;
-                        let timeout = crate::engine::timeout_option(self, name)?.unwrap_or(default_timeout);
+                        let timeout = WorkerTimeout::resolve(self.timeout_option(name)?, default_timeout);
                         crate::isolation::ProcessPlugin::start(name, helper, entry.path(), &options, timeout)
                             .map(|p| Arc::new(PluginHandle::new(name, Imp::Process(p))))
                             .map_err(|e| fail(e.message))
