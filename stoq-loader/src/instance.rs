@@ -137,7 +137,7 @@ impl WorkerOutput {
 /// One item a provider put, decoded.
 #[derive(Debug, Clone)]
 pub struct ProvidedItem {
-    /// The provider's id for it (`None` for providers built before ABI 1.1).
+    /// The provider's id for it (`None` for a provider that put a bare payload or task).
     pub id: Option<String>,
     /// The payload bytes (empty for a task), the provider's buffer, not a copy.
     pub content: bytes::Bytes,
@@ -331,7 +331,7 @@ impl Instance {
     }
 
     /// Provider role: tells the provider the host's facts (before [`Instance::ingest`]).
-    /// A provider built before ABI 1.1 does not know the method; that is not an error.
+    /// A provider that does not know the method is not an error.
     pub fn provider_start(&self, max_in_flight: usize) -> Result<(), CallError> {
         let input = serde_json::to_vec(&ProviderStart::new(max_in_flight))
             .unwrap_or_default();
@@ -350,8 +350,8 @@ impl Instance {
         )
     }
 
-    /// Provider role: the outcome of one item. `Ok(false)`: the provider predates outcomes
-    /// (ABI 1.0) and wants no more of them.
+    /// Provider role: the outcome of one item. `Ok(false)`: the provider does not take outcomes
+    /// and wants no more of them.
     pub fn provider_outcome(&self, outcome: &ItemOutcome) -> Result<bool, CallError> {
         let input = serde_json::to_vec(outcome).unwrap_or_default();
         match self.call(ffi::CALL_PROVIDER_OUTCOME, &input) {
@@ -362,7 +362,7 @@ impl Instance {
     }
 
     /// Provider role: the last outcome was delivered; the provider finishes what it started.
-    /// A provider built before ABI 1.1 does not know the method; that is not an error.
+    /// A provider that does not know the method is not an error.
     pub fn provider_stop(&self) -> Result<(), CallError> {
         match self.call(ffi::CALL_PROVIDER_STOP, &[]) {
             Err(e) if e.kind == CallErrorKind::Unsupported => Ok(()),
@@ -396,9 +396,9 @@ mod tests {
 
     use stoq_plugin_abi::ffi::{self, PayloadInput, PluginError, PluginInstance_TO};
 
-    /// A provider as ABI 1.0's `export_plugin!` built it: items without envelopes, and a
-    /// `call` hook that knows no method at all.
-    struct ProviderOfAbi10;
+    /// A provider written against the bare FFI: items without envelopes, and a `call` hook
+    /// that knows no method at all.
+    struct BareProvider;
 
     fn unsupported<T>() -> RResult<T, PluginError> {
         RResult::RErr(PluginError {
@@ -407,7 +407,7 @@ mod tests {
         })
     }
 
-    impl ffi::PluginInstance for ProviderOfAbi10 {
+    impl ffi::PluginInstance for BareProvider {
         fn scan(&self, _: PayloadInput<'_>) -> RResult<ffi::WorkerOutput, PluginError> {
             unsupported()
         }
@@ -465,13 +465,13 @@ mod tests {
     }
 
     #[test]
-    fn a_provider_built_against_abi_1_0_still_works() {
+    fn a_provider_without_envelopes_or_outcome_hooks_still_works() {
         let instance = super::Instance {
-            object: PluginInstance_TO::from_value(ProviderOfAbi10, TD_Opaque),
+            object: PluginInstance_TO::from_value(BareProvider, TD_Opaque),
             required_workers: Vec::new(),
             unused_options: Vec::new(),
         };
-        // The host's 1.1 hooks are unknown to it: not an error, and outcomes stop.
+        // The provider hooks are unknown to it: not an error, and outcomes stop.
         instance.provider_start(8).expect("start is optional");
         instance.provider_stop().expect("stop is optional");
         let outcome = stoq_plugin_abi::ItemOutcome::new("p:0", stoq_plugin_abi::ItemStatus::Done);
@@ -479,12 +479,12 @@ mod tests {
         let sink = Collect(Mutex::new(Vec::new()));
         instance.ingest(&sink).expect("ingest");
         let items = sink.0.into_inner().unwrap();
-        let payload = items[0].as_ref().expect("a 1.0 payload item decodes");
+        let payload = items[0].as_ref().expect("a bare payload item decodes");
         assert_eq!(payload.id, None, "the host names it");
         assert_eq!(&payload.content[..], b"Important stuff");
         assert_eq!(payload.payload_meta.extra_data["filename"], "a.txt");
         assert!(payload.request_meta.is_none() && payload.task.is_none());
-        let task = items[1].as_ref().expect("a 1.0 task item decodes");
+        let task = items[1].as_ref().expect("a bare task item decodes");
         assert_eq!(task.task.as_ref().unwrap()["simple_archiver"]["task"], "t");
         let err = items[2].as_ref().expect_err("an unknown kind is refused");
         assert!(err.message.contains("unknown kind 9"), "{}", err.message);

@@ -26,17 +26,20 @@ use abi_stable::{
     std_types::{RBox, ROption, RResult, RSlice, RStr, RString, RVec},
 };
 
-/// The root module a plugin library exports (one per library, one plugin per library).
+/// The root module a plugin library exports (one per library; the library may hold several
+/// plugins, listed in its manifest).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
 #[sabi(missing_field(panic))]
 pub struct PluginModule {
-    /// Returns the plugin's manifest as JSON (see `Manifest` on the host side): name, version,
-    /// author, description, website, roles, required workers, default options. Runs no
-    /// plugin logic beyond building that document.
+    /// Returns the library's manifest as JSON ([`wire::Manifest`](crate::wire::Manifest)):
+    /// the ABI version and each plugin's name, version, author, description, website, roles,
+    /// required workers, declared options and `min_stoq_version`. Runs no plugin logic beyond
+    /// building that document.
     pub manifest: extern "C" fn() -> RString,
-    /// The config hook: builds a plugin instance from its merged options (a JSON document:
+    /// The config hook: builds an instance of one plugin of the library from its merged
+    /// options ([`wire::InstanceConfig`](crate::wire::InstanceConfig):
     /// `{"plugin_name": .., "options": {..}}`). The host calls it once per plugin name.
     #[sabi(last_prefix_field)]
     pub instantiate:
@@ -159,7 +162,7 @@ pub const CONTEXT_PLUGINS_RUN: &str = "plugins_run";
 /// A summary of every payload in the request: an array of
 /// `{"payload_id", "depth", "plugins_run": [..], "payload_meta"}`.
 pub const CONTEXT_REQUEST_PAYLOADS: &str = "request_payloads";
-/// The request's limits as they stand now (ABI 1.1): `{"max_payload_size",
+/// The request's limits as they stand now: `{"max_payload_size",
 /// "extracted_bytes_left", "extracted_payloads_left"}`, numbers of bytes or payloads.
 pub const CONTEXT_LIMITS: &str = "limits";
 
@@ -201,20 +204,20 @@ pub struct ProviderItem {
 pub const ITEM_PAYLOAD: u8 = 0;
 /// A provider item that names bytes a source archiver fetches.
 pub const ITEM_TASK: u8 = 1;
-/// A provider item with an envelope (added in 1.1): `json` is `{"id", "task", "payload_meta",
+/// A provider item with an envelope: `json` is `{"id", "task", "payload_meta",
 /// "request_meta", "scan_id"}` (all optional); with a `task` it is a source-archiver task and
 /// `content` is empty, otherwise `content` holds the payload.
 pub const ITEM_ENVELOPE: u8 = 2;
 
-/// [`PluginInstance::call`] method (added in 1.1), provider role: the host's facts before
+/// [`PluginInstance::call`] method, provider role: the host's facts before
 /// `ingest`, as JSON `{"max_in_flight": N}`. Answer: empty.
 pub const CALL_PROVIDER_START: &str = "provider_start";
-/// [`PluginInstance::call`] method (added in 1.1), provider role: the outcome of one item, as
+/// [`PluginInstance::call`] method, provider role: the outcome of one item, as
 /// JSON `{"id", "status": "done"|"failed"|"returned", "error", "scan_id"}`, sent once every
 /// connector has handled the item's response. Answer: empty. A plugin that answers
 /// [`ERROR_UNSUPPORTED`] receives no further outcomes.
 pub const CALL_PROVIDER_OUTCOME: &str = "provider_outcome";
-/// [`PluginInstance::call`] method (added in 1.1), provider role: the host has delivered its
+/// [`PluginInstance::call`] method, provider role: the host has delivered its
 /// last outcome and is about to exit; finish what the outcomes started (e.g. acknowledgements
 /// still in flight). Input and answer: empty.
 pub const CALL_PROVIDER_STOP: &str = "provider_stop";

@@ -201,7 +201,8 @@ impl<'a> Request<'a> {
     /// The request's limits as they stand now. An extracting plugin should stop producing
     /// (decompressing, copying) once a payload would exceed `max_payload_size` or the request
     /// has no bytes left: the host would drop the excess anyway, after it was held. A host
-    /// older than ABI 1.1 does not say; then every limit is `u64::MAX`.
+    /// that does not say (e.g. a plugin's own tests without limits) gives `u64::MAX` for
+    /// every limit.
     pub fn limits(&self) -> HostLimits {
         fetch(self.context, ffi::CONTEXT_LIMITS).unwrap_or_default()
     }

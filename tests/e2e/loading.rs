@@ -207,7 +207,7 @@ fn list_shows_metadata_from_the_library_itself() {
         .expect("listed");
     assert_eq!(simple["roles"], serde_json::json!(["dispatcher"]));
     assert_eq!(simple["version"], "0.1.0");
-    assert_eq!(simple["abi_version"], "1.1.0");
+    assert_eq!(simple["abi_version"], "1.0.0");
     let hash = plugins
         .iter()
         .find(|p| p["name"] == "hash")

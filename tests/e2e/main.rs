@@ -3,6 +3,8 @@
 
 mod after_scan;
 mod cli;
+mod compat;
+mod declared;
 mod dispatch;
 mod errors;
 mod hostile;

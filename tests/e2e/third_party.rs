@@ -22,6 +22,27 @@ fn the_example_plugin_runs_from_a_dropped_in_library() {
 }
 
 #[test]
+fn the_example_built_against_the_packaged_abi_crate_runs() {
+    // `cargo xtask test` packages stoq-plugin-abi as crates.io would get it, and builds the
+    // example against that package instead of the workspace folder.
+    let dir = plugin_dir(&[&env().example_packaged]);
+    let sample = fox();
+    let response = json(&[
+        "scan",
+        sample.path.to_str().unwrap(),
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+        "-s",
+        "byte_stats",
+        "--plugin-opts",
+        "byte_stats:text_threshold=1",
+    ]);
+    let stats = &response["results"][0]["workers"]["byte_stats"];
+    assert_eq!(stats["size"], 19);
+    assert_eq!(stats["is_text"], true);
+}
+
+#[test]
 fn the_example_validates_its_options() {
     let dir = plugin_dir(&[&env().example]);
     let sample = fox();

@@ -26,6 +26,12 @@ pub struct Env {
     pub not_a_plugin: PathBuf,
     /// The third-party example plugin, built outside the workspace.
     pub example: PathBuf,
+    /// The same example, built against the ABI crate as `cargo package` makes it.
+    pub example_packaged: PathBuf,
+    /// Plugins built against the frozen copy of stoq-plugin-abi 1.0.0 (the compatibility gate).
+    pub abi_1_0_0: PathBuf,
+    /// A test plugin that asks for a stoq newer than any (kept out of `test_dir`).
+    pub future_worker: PathBuf,
     /// A library whose initialiser aborts the process.
     pub aborts_on_load: PathBuf,
     /// A library whose initialiser never returns.
@@ -56,6 +62,9 @@ pub fn env() -> &'static Env {
         abi_v1_layout: var("STOQ_FIXTURE_ABI_V1_LAYOUT"),
         not_a_plugin: var("STOQ_FIXTURE_NOT_A_PLUGIN"),
         example: var("STOQ_EXAMPLE_PLUGIN"),
+        example_packaged: var("STOQ_EXAMPLE_PACKAGED_PLUGIN"),
+        abi_1_0_0: var("STOQ_FIXTURE_ABI_1_0_0"),
+        future_worker: var("STOQ_FUTURE_PLUGIN"),
         aborts_on_load: var("STOQ_FIXTURE_ABORTS_ON_LOAD"),
         hangs_on_load: var("STOQ_FIXTURE_HANGS_ON_LOAD"),
     })

@@ -124,6 +124,8 @@ pub struct Built {
     pub stoq: PathBuf,
     pub plugin_dir: PathBuf,
     pub test_plugin_dir: PathBuf,
+    /// The test plugin every host refuses, kept out of `test_plugin_dir`.
+    pub refused_plugin: Option<PathBuf>,
 }
 
 /// Builds `stoq`, the bundled plugins and the test plugins in one cargo invocation, and lays
@@ -159,6 +161,11 @@ pub fn build_workspace(release: bool) -> Result<Built> {
         }
     }
     ensure!(!user_libs.is_empty(), "no plugin libraries were built");
+    // A plugin every host must refuse stays out of the test-plugin folder, which the tests
+    // expect to load without errors.
+    let (refused, test_libs): (Vec<PathBuf>, Vec<PathBuf>) = test_libs
+        .into_iter()
+        .partition(|lib| lib.to_string_lossy().contains(REFUSED_TEST_PLUGIN));
     let plugin_dir = bin_dir.join("plugins");
     let test_plugin_dir = bin_dir.join("test-plugins");
     lay_out(&plugin_dir, &user_libs)?;
@@ -167,6 +174,7 @@ pub fn build_workspace(release: bool) -> Result<Built> {
         stoq,
         plugin_dir,
         test_plugin_dir,
+        refused_plugin: refused.into_iter().next(),
     })
 }
 
@@ -200,6 +208,126 @@ fn find(libs: &[PathBuf], stem: &str) -> Result<PathBuf> {
         .with_context(|| format!("library {stem} was not built"))
 }
 
+/// The `stoq-plugin-abi` crate as `cargo package` makes it (verified: it builds on its own),
+/// unpacked; the path of its folder.
+fn package_abi() -> Result<PathBuf> {
+    let target = root().join("target").join("package-check");
+    run(cargo().args([
+        "package",
+        "-p",
+        "stoq-plugin-abi",
+        "--allow-dirty",
+        "--locked",
+        "--target-dir",
+        target.to_str().context("UTF-8 path")?,
+    ]))
+    .context("`cargo package -p stoq-plugin-abi` failed: the crate is not publishable")?;
+    let version = abi_version()?;
+    let unpacked = target
+        .join("package")
+        .join(format!("stoq-plugin-abi-{version}"));
+    ensure!(
+        unpacked.join("Cargo.toml").is_file(),
+        "cargo package left no unpacked crate at {}",
+        unpacked.display()
+    );
+    Ok(unpacked)
+}
+
+/// The version of the workspace's `stoq-plugin-abi`.
+fn abi_version() -> Result<String> {
+    let manifest: toml::Table =
+        std::fs::read_to_string(root().join("stoq-plugin-abi").join("Cargo.toml"))?.parse()?;
+    manifest["package"]["version"]
+        .as_str()
+        .map(str::to_owned)
+        .context("stoq-plugin-abi has no version")
+}
+
+/// Builds the third-party example against the packaged ABI crate (not the workspace path):
+/// what an author gets from crates.io. Returns its library.
+fn build_example_against_package(release: bool) -> Result<PathBuf> {
+    let package = package_abi()?;
+    let copy = root().join("target").join("package-check").join("third-party-worker");
+    let example = root().join("examples").join("third-party-worker");
+    if copy.exists() {
+        std::fs::remove_dir_all(&copy)?;
+    }
+    copy_tree(&example.join("src"), &copy.join("src"))?;
+    std::fs::copy(example.join("Cargo.lock"), copy.join("Cargo.lock"))?;
+    let manifest = std::fs::read_to_string(example.join("Cargo.toml"))?;
+    let packaged = format!("path = {:?}", package.to_str().context("UTF-8 path")?);
+    ensure!(
+        manifest.contains("path = \"../../stoq-plugin-abi\""),
+        "examples/third-party-worker/Cargo.toml no longer names the ABI crate by its path"
+    );
+    std::fs::write(
+        copy.join("Cargo.toml"),
+        manifest.replace("path = \"../../stoq-plugin-abi\"", &packaged),
+    )?;
+    let target = root().join("target").join("external-packaged");
+    let manifest_path = copy.join("Cargo.toml");
+    let mut args = vec![
+        "--manifest-path",
+        manifest_path.to_str().context("UTF-8 path")?,
+        "--target-dir",
+        target.to_str().context("UTF-8 path")?,
+        "--locked",
+    ];
+    if release {
+        args.push("--release");
+    }
+    let artifacts = build(&args)?;
+    let libs: Vec<PathBuf> = artifacts.iter().flat_map(libraries).cloned().collect();
+    find(&libs, "byte_stats")
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// The folder of the frozen copy of a published ABI release, kept as a fixture.
+fn frozen_abi_dir(version: &str) -> PathBuf {
+    root()
+        .join("tests")
+        .join("fixtures")
+        .join(format!("abi-{version}"))
+        .join("stoq-plugin-abi")
+}
+
+/// `cargo xtask freeze-abi`: keeps the packaged ABI crate of the current version as a fixture,
+/// once, when that version is released. Refuses to touch an existing copy: a released version
+/// never changes.
+pub fn freeze_abi() -> Result<()> {
+    let version = abi_version()?;
+    let frozen = frozen_abi_dir(&version);
+    ensure!(
+        !frozen.exists(),
+        "{} exists: stoq-plugin-abi {version} is frozen; bump the version before releasing again",
+        frozen.display()
+    );
+    let package = package_abi()?;
+    copy_tree(&package, &frozen)?;
+    for generated in [".cargo_vcs_info.json", "Cargo.lock"] {
+        let _ = std::fs::remove_file(frozen.join(generated));
+    }
+    println!("froze stoq-plugin-abi {version} in {}", frozen.display());
+    Ok(())
+}
+
+/// The test plugin that asks for a newer stoq than any (`tests/plugins/future_worker`).
+const REFUSED_TEST_PLUGIN: &str = "stoq_test_future_worker";
+
 /// Fixture libraries the tests read, by environment variable.
 const FIXTURES: &[(&str, &str)] = &[
     ("STOQ_FIXTURE_ABI_V2", "stoq_fixture_abi_v2"),
@@ -217,6 +345,8 @@ fn test_env(cmd: &mut Command, built: &Built, release: bool) -> Result<()> {
         release,
     )?);
     let example = build_external("examples/third-party-worker/Cargo.toml", release)?;
+    let packaged_example = build_example_against_package(release)?;
+    let abi_1_0_0 = build_external("tests/fixtures/abi-1.0.0/Cargo.toml", release)?;
     for (var, stem) in FIXTURES {
         cmd.env(var, find(&fixtures, stem)?);
     }
@@ -224,7 +354,19 @@ fn test_env(cmd: &mut Command, built: &Built, release: bool) -> Result<()> {
         .env("STOQ_BUNDLED_PLUGIN_DIR", &built.plugin_dir)
         .env("STOQ_TEST_PLUGIN_DIR", &built.test_plugin_dir)
         .env("STOQ_EXAMPLE_PLUGIN", find(&example, "byte_stats")?)
+        .env("STOQ_EXAMPLE_PACKAGED_PLUGIN", packaged_example)
+        .env(
+            "STOQ_FIXTURE_ABI_1_0_0",
+            find(&abi_1_0_0, "stoq_fixture_abi_1_0_0")?,
+        )
         .env("STOQ_CACHE_DIR", root().join("target").join("test-cache"))
+        .env(
+            "STOQ_FUTURE_PLUGIN",
+            built
+                .refused_plugin
+                .as_ref()
+                .context("tests/plugins/future_worker was not built")?,
+        )
         .env_remove("STOQ_PLUGIN_DIR")
         .env_remove("STOQ_CONFIG_FILE");
     Ok(())
@@ -282,8 +424,27 @@ pub fn test(lint: bool, args: &[String]) -> Result<()> {
             "stoq-plugin-abi",
             "-p",
             "stoq-core",
+            "--features",
+            "stoq-plugin-abi/testing",
         ]))?;
     }
+    // The API docs build without a warning (broken links, missing docs).
+    run(cargo()
+        .args([
+            "doc",
+            "--no-deps",
+            "--locked",
+            "-p",
+            "stoq-plugin-abi",
+            "-p",
+            "stoq-loader",
+            "-p",
+            "stoq-core",
+            "--features",
+            "stoq-plugin-abi/testing",
+        ])
+        .env("RUSTDOCFLAGS", "-D warnings"))
+    .context("the API docs have warnings")?;
     Ok(())
 }
 

@@ -5,9 +5,13 @@
 //!   `target/<profile>/stoq scan FILE -s hash` works with no flags. Test plugins go to
 //!   `target/<profile>/test-plugins/`, out of the user-facing folder.
 //! - `test [--no-lint]`: formatting and clippy checks, then builds everything once (plugins,
-//!   test plugins, the incompatible-ABI fixtures, the third-party example) and runs the whole
-//!   test suite against those builds.
+//!   test plugins, the ABI fixtures, the third-party example against the workspace and against
+//!   the packaged ABI crate) and runs the whole test suite against those builds, then the doc
+//!   tests and `cargo doc` with warnings denied.
 //! - `bench`: release builds, then the benchmarks (results are printed as ratios).
+//! - `freeze-abi`: when a `stoq-plugin-abi` version is released, keeps its packaged crate in
+//!   `tests/fixtures/abi-<version>/` (once; a released version never changes), for the
+//!   compatibility gate: a plugin built against it must load and run in every later host.
 
 mod build;
 
@@ -25,8 +29,9 @@ fn main() -> Result<()> {
         }
         Some("test") => build::test(!flag("--no-lint"), &args[1..]),
         Some("bench") => build::bench(),
+        Some("freeze-abi") => build::freeze_abi(),
         _ => bail!(
-            "usage: cargo xtask <build-plugins [--release] | test [--no-lint] [-- TEST-ARGS] | bench>"
+            "usage: cargo xtask <build-plugins [--release] | test [--no-lint] [-- TEST-ARGS] | bench | freeze-abi>"
         ),
     }
 }
