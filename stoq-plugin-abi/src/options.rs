@@ -176,6 +176,13 @@ impl OptionSpec {
         }
     }
 
+    /// An option of this type without a default: the getters return `None` when it is not
+    /// set (add [`required`](Self::required) to make it mandatory). Say in its doc what
+    /// happens when it is not set, e.g. a default computed from another option.
+    pub const fn new(name: &'static str, kind: OptionKind) -> Self {
+        Self::with(name, kind, DefaultValue::None)
+    }
+
     /// A boolean option with this default.
     pub const fn bool(name: &'static str, default: bool) -> Self {
         Self::with(name, OptionKind::Bool, DefaultValue::Bool(default))

@@ -97,6 +97,31 @@ impl IngestItem {
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
+
+    /// The payload bytes (empty for a task).
+    pub fn content(&self) -> &[u8] {
+        &self.content
+    }
+
+    /// The source-archiver task, for an item made with [`IngestItem::task`].
+    pub fn task_value(&self) -> Option<&Value> {
+        self.task.as_ref()
+    }
+
+    /// The payload's metadata.
+    pub fn payload_meta(&self) -> &PayloadMeta {
+        &self.payload_meta
+    }
+
+    /// The request's metadata, if the provider chose it.
+    pub fn request_meta(&self) -> Option<&RequestMeta> {
+        self.request_meta.as_ref()
+    }
+
+    /// The response's `scan_id`, if the provider chose it.
+    pub fn scan_id(&self) -> Option<&str> {
+        self.scan_id.as_deref()
+    }
 }
 
 /// What became of an item.

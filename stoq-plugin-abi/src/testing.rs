@@ -42,9 +42,8 @@
 //! stoq-plugin-abi = { version = "1", features = ["testing"] }
 //! ```
 
-use std::cell::OnceCell;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::sabi_types::RRef;
@@ -135,12 +134,14 @@ impl HostContext for Facts<'_> {
 /// [`archive`](Self::archive), [`get`](Self::get), [`save`](Self::save),
 /// [`decorate`](Self::decorate), [`ingest`](Self::ingest), [`outcome`](Self::outcome).
 ///
-/// The config hook runs once, at the first call; options set after it have no effect.
+/// The config hook runs once, at the first call; options set after it have no effect. A
+/// harness is `Sync`: share it between threads to call one role while another runs, as the
+/// host does (e.g. `outcome` while `ingest` waits, with `std::thread::scope`).
 pub struct PluginTest<T: Plugin> {
     options: Map<String, Value>,
     facts: Map<String, Value>,
     max_in_flight: usize,
-    configured: OnceCell<Result<Configured<T>, TestError>>,
+    configured: OnceLock<Result<Configured<T>, TestError>>,
 }
 
 impl<T: Plugin> Default for PluginTest<T> {
@@ -156,7 +157,7 @@ impl<T: Plugin> PluginTest<T> {
             options: Map::new(),
             facts: Map::new(),
             max_in_flight: 64,
-            configured: OnceCell::new(),
+            configured: OnceLock::new(),
         }
     }
 
@@ -523,6 +524,20 @@ mod tests {
             rejected.scan(b"x").unwrap_err(),
             TestError::Config("option `prefix` must not be empty".into())
         );
+    }
+
+    #[test]
+    fn a_harness_can_be_shared_between_threads() {
+        fn shared<T: Sync>(_: &T) {}
+        let test = PluginTest::<Echo>::new();
+        shared(&test);
+        std::thread::scope(|scope| {
+            let a = scope.spawn(|| test.scan(b"a").map(|r| r.results));
+            let b = scope.spawn(|| test.scan(b"bb").map(|r| r.results));
+            let (a, b) = (a.join().unwrap().unwrap(), b.join().unwrap().unwrap());
+            assert_eq!(a.unwrap()["text"], "got 1");
+            assert_eq!(b.unwrap()["text"], "got 2");
+        });
     }
 
     #[test]
