@@ -38,14 +38,10 @@ pub fn shannon(data: &[u8]) -> f64 {
 }
 
 impl Worker for Entropy {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
-        Ok(Some(WorkerResponse::new(
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
+        Ok(WorkerResponse::new(
             json!({ "entropy": shannon(payload.content()) }),
-        )))
+        ))
     }
 }
 
@@ -53,7 +49,23 @@ stoq_plugin_abi::export_plugin!(Entropy => worker);
 
 #[cfg(test)]
 mod tests {
-    use super::shannon;
+    use stoq_plugin_abi::testing::PluginTest;
+
+    use super::*;
+
+    #[test]
+    fn scan_reports_the_entropy_in_bits_per_byte() {
+        let test = PluginTest::<Entropy>::new();
+        let response = test.scan(b"abab").expect("scans");
+        assert_eq!(response.results, Some(json!({"entropy": 1.0})));
+        assert!(response.errors.is_empty() && response.extracted.is_empty());
+        // An empty payload still has a result: 0.
+        let response = test.scan(b"").expect("scans");
+        assert_eq!(response.results, Some(json!({"entropy": 0.0})));
+        let all: Vec<u8> = (0..=255).collect();
+        let response = test.scan(&all).expect("scans");
+        assert_eq!(response.results, Some(json!({"entropy": 8.0})));
+    }
 
     #[test]
     fn known_values() {

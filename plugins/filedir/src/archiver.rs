@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use stoq_plugin_abi::prelude::*;
-use stoq_plugin_abi::serde_json::{Map, Value};
+use stoq_plugin_abi::serde_json::Value;
 
 use crate::fsio::{self, ReadOutcome};
 use crate::{FileDir, missing, path_string};
@@ -107,16 +107,11 @@ impl FileDir {
 }
 
 impl Archiver for FileDir {
-    fn archive(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<ArchiverResponse>> {
+    fn archive(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<ArchiverResponse> {
         let (sha256, path) = self.store(payload.content())?;
-        Ok(Some(ArchiverResponse {
-            results: Some(json!({"sha256": sha256, "path": path_string(&path)})),
-            ..ArchiverResponse::default()
-        }))
+        Ok(ArchiverResponse::new(
+            json!({"sha256": sha256, "path": path_string(&path)}),
+        ))
     }
 
     fn get(&self, task: &Value) -> Result<Option<ExtractedPayload>> {
@@ -137,37 +132,42 @@ impl Archiver for FileDir {
                 "a filedir task needs `sha256` or `path`, got {task}"
             )));
         };
-        let meta = PayloadMeta {
-            extra_data: Map::clone(fields),
-            ..PayloadMeta::default()
-        };
-        Ok(Some(ExtractedPayload::with_meta(content, meta)))
+        let meta = PayloadMeta::new().with_extra_data(fields.clone());
+        Ok(Some(ExtractedPayload::new(content).with_meta(meta)))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use stoq_plugin_abi::testing::{PluginTest, TestError};
+
     use super::*;
     use crate::test_support::filedir;
 
     const FOX_SHA256: &str = "5cac4f980fedc3d3f1f99b4be3472c9b30d56523e632d151237ec9309048bda9";
 
-    fn archiver(dir: &Path, extra: Value) -> FileDir {
+    fn archiver(dir: &Path, extra: Value) -> PluginTest<FileDir> {
         let mut options = json!({"archive_dir": dir.to_str().unwrap()});
         if let (Value::Object(options), Value::Object(extra)) = (&mut options, extra) {
             options.extend(extra);
         }
-        filedir(options).unwrap()
+        filedir(options)
+    }
+
+    /// The message of a failed call.
+    fn failure<T: std::fmt::Debug>(outcome: Result<T, TestError>) -> String {
+        match outcome {
+            Err(TestError::Failed(message)) => message,
+            other => panic!("expected the plugin to fail, got {other:?}"),
+        }
     }
 
     #[test]
     fn archive_then_get_by_sha256_and_by_path() {
         let tmp = tempfile::tempdir().unwrap();
         let plugin = archiver(tmp.path(), json!({}));
-        let facts = Map::new();
-        let payload = Payload::for_test(b"The quick brown fox", &facts);
-        let request = Request::for_test(&facts);
-        let response = plugin.archive(&payload, &request).unwrap().unwrap();
+        let response = plugin.archive(b"The quick brown fox").unwrap();
+        assert!(response.errors.is_empty());
         let results = response.results.unwrap();
         assert_eq!(results["sha256"], FOX_SHA256);
         let path = results["path"].as_str().unwrap().to_owned();
@@ -176,7 +176,10 @@ mod tests {
             tmp.path().join("5c").join("ac").join(FOX_SHA256)
         );
         // Archiving again keeps the one copy.
-        plugin.archive(&payload, &request).unwrap();
+        assert_eq!(
+            plugin.archive(b"The quick brown fox").unwrap().results,
+            Some(results)
+        );
 
         let task = json!({"sha256": FOX_SHA256.to_ascii_uppercase(), "source": "queue"});
         let got = plugin.get(&task).unwrap().unwrap();
@@ -203,17 +206,13 @@ mod tests {
         let plugin = archiver(&archive, json!({}));
         let sneaky = archive.join("..").join("secret");
         for path in [&outside, &sneaky] {
-            let err = plugin
-                .get(&json!({"path": path.to_str().unwrap()}))
-                .unwrap_err();
-            assert!(err.message().contains("outside archive_dir"), "{err}");
-            assert!(err.message().contains(path.to_str().unwrap()), "{err}");
+            let err = failure(plugin.get(&json!({"path": path.to_str().unwrap()})));
+            assert!(err.contains("outside archive_dir"), "{err}");
+            assert!(err.contains(path.to_str().unwrap()), "{err}");
         }
         let missing = archive.join("nothing");
-        let err = plugin
-            .get(&json!({"path": missing.to_str().unwrap()}))
-            .unwrap_err();
-        assert!(err.message().contains("not found"), "{err}");
+        let err = failure(plugin.get(&json!({"path": missing.to_str().unwrap()})));
+        assert!(err.contains("not found"), "{err}");
     }
 
     #[test]
@@ -227,31 +226,34 @@ mod tests {
             json!(format!("../{}", &FOX_SHA256[3..])),
             json!(12),
         ] {
-            let err = plugin.get(&json!({ "sha256": bad })).unwrap_err();
-            assert!(err.message().contains("sha256"), "{bad}: {err}");
+            let err = failure(plugin.get(&json!({ "sha256": bad })));
+            assert!(err.contains("sha256"), "{bad}: {err}");
         }
-        let err = plugin.get(&json!({"sha256": FOX_SHA256})).unwrap_err();
-        assert!(err.message().contains(FOX_SHA256), "{err}");
-        assert!(err.message().contains("not found"), "{err}");
-        assert!(plugin.get(&json!({"other": 1})).is_err());
-        assert!(plugin.get(&json!("x")).is_err());
+        let err = failure(plugin.get(&json!({"sha256": FOX_SHA256})));
+        assert!(err.contains(FOX_SHA256), "{err}");
+        assert!(err.contains("not found"), "{err}");
+        failure(plugin.get(&json!({"other": 1})));
+        failure(plugin.get(&json!("x")));
     }
 
     #[test]
     fn get_is_bounded_by_max_size() {
         let tmp = tempfile::tempdir().unwrap();
         let plugin = archiver(tmp.path(), json!({"max_size": 4}));
-        let (sha256, _) = plugin.store(b"12345").unwrap();
-        let err = plugin.get(&json!({ "sha256": sha256 })).unwrap_err();
-        assert!(err.message().contains("max_size"), "{err}");
+        let results = plugin.archive(b"12345").unwrap().results.unwrap();
+        let err = failure(plugin.get(&json!({ "sha256": results["sha256"] })));
+        assert!(err.contains("max_size"), "{err}");
+        let results = plugin.archive(b"1234").unwrap().results.unwrap();
+        let got = plugin.get(&json!({ "sha256": results["sha256"] })).unwrap();
+        assert_eq!(got.unwrap().content, b"1234");
     }
 
     #[test]
     fn archiving_without_archive_dir_names_the_option() {
-        let plugin = filedir(json!({})).unwrap();
-        let err = plugin.store(b"x").unwrap_err();
-        assert!(err.message().contains("archive_dir"), "{err}");
-        let err = plugin.get(&json!({"sha256": FOX_SHA256})).unwrap_err();
-        assert!(err.message().contains("archive_dir"), "{err}");
+        let plugin = filedir(json!({}));
+        let err = failure(plugin.archive(b"x"));
+        assert!(err.contains("archive_dir"), "{err}");
+        let err = failure(plugin.get(&json!({"sha256": FOX_SHA256})));
+        assert!(err.contains("archive_dir"), "{err}");
     }
 }

@@ -126,45 +126,61 @@ impl Plugin for FileDir {
         .description(
             "Scans the files of a folder, saves results as JSON files, archives payloads by SHA-256",
         )
-        .default_options(
-            "recursive = true\n\
-             watch = false\n\
-             poll_interval = 1.0\n\
-             max_size = 4294967296\n\
-             post_processing = \"keep\"\n\
-             compactly = false\n",
-        );
+        .options(&[
+            OptionSpec::string("source_dir", "")
+                .optional()
+                .doc("Provider: the folder whose files are scanned"),
+            OptionSpec::bool("recursive", true).doc("Provider: descend into sub-folders"),
+            OptionSpec::int("max_size", DEFAULT_MAX_SIZE as i64)
+                .doc("Largest file read, in bytes (the provider skips larger files, get refuses them)"),
+            OptionSpec::bool("watch", false)
+                .doc("Provider: after the first pass, keep polling source_dir for new files"),
+            OptionSpec::float("poll_interval", 1.0)
+                .doc("Provider: seconds between two polls when watching"),
+            OptionSpec::string("post_processing", "keep")
+                .doc("Provider: what becomes of a file once done: keep, delete or move"),
+            OptionSpec::string("move_dir", "")
+                .optional()
+                .doc("Provider: where done files go with post_processing = move"),
+            OptionSpec::string("results_dir", "")
+                .optional()
+                .doc("Connector: the folder that receives one <scan_id>.json per response"),
+            OptionSpec::bool("fsync", false).optional().doc(
+                "Sync saved results and payloads to disk (default: when post_processing is delete or move)",
+            ),
+            OptionSpec::bool("compactly", false)
+                .doc("Connector: one line of JSON instead of the indented form"),
+            OptionSpec::string("archive_dir", "")
+                .optional()
+                .doc("Archiver: the folder payloads are stored in by SHA-256"),
+        ]);
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
-        let max_size = match config.get_int("max_size")? {
-            None => DEFAULT_MAX_SIZE,
-            Some(n) => u64::try_from(n).map_err(|_| {
-                Error::msg(format!("option `max_size`: must not be negative, got {n}"))
-            })?,
-        };
-        let poll_interval = match config.get_float("poll_interval")? {
-            None => Duration::from_secs(1),
-            Some(secs) => Duration::try_from_secs_f64(secs)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    Error::msg(format!(
-                        "option `poll_interval`: expected a positive number of seconds, got {secs}"
-                    ))
-                })?,
-        };
-        let post_processing = match config.get_str("post_processing")? {
-            None => PostProcessing::Keep,
-            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
-                "keep" => PostProcessing::Keep,
-                "delete" => PostProcessing::Delete,
-                "move" => PostProcessing::Move,
-                _ => {
-                    return Err(Error::msg(format!(
-                        "option `post_processing`: expected \"keep\", \"delete\" or \"move\", got {value:?}"
-                    )));
-                }
-            },
+        let max_size = config.int("max_size")?;
+        let max_size = u64::try_from(max_size).map_err(|_| {
+            Error::msg(format!(
+                "option `max_size`: must not be negative, got {max_size}"
+            ))
+        })?;
+        let secs = config.float("poll_interval")?;
+        let poll_interval = Duration::try_from_secs_f64(secs)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "option `poll_interval`: expected a positive number of seconds, got {secs}"
+                ))
+            })?;
+        let value = config.string("post_processing")?;
+        let post_processing = match value.trim().to_ascii_lowercase().as_str() {
+            "keep" => PostProcessing::Keep,
+            "delete" => PostProcessing::Delete,
+            "move" => PostProcessing::Move,
+            _ => {
+                return Err(Error::msg(format!(
+                    "option `post_processing`: expected \"keep\", \"delete\" or \"move\", got {value:?}"
+                )));
+            }
         };
         let move_dir = path_option(config, "move_dir")?;
         if post_processing == PostProcessing::Move && move_dir.is_none() {
@@ -174,14 +190,14 @@ impl Plugin for FileDir {
         }
         Ok(Self {
             source_dir: path_option(config, "source_dir")?,
-            recursive: config.get_bool("recursive")?.unwrap_or(true),
-            watch: config.get_bool("watch")?.unwrap_or(false),
+            recursive: config.bool("recursive")?,
+            watch: config.bool("watch")?,
             poll_interval,
             max_size,
             post_processing,
             move_dir,
             results_dir: path_option(config, "results_dir")?,
-            compactly: config.get_bool("compactly")?.unwrap_or(false),
+            compactly: config.bool("compactly")?,
             // Inputs deleted or moved once saved: the saves must survive a power loss.
             fsync: config
                 .get_bool("fsync")?
@@ -196,58 +212,96 @@ stoq_plugin_abi::export_plugin!(FileDir => provider, connector, archiver);
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::*;
     use stoq_plugin_abi::serde_json::Value;
+    use stoq_plugin_abi::testing::PluginTest;
 
-    /// An instance with these options.
-    pub fn filedir(options: Value) -> Result<FileDir> {
+    use super::FileDir;
+
+    /// The plugin run as the host runs it, with these options.
+    pub fn filedir(options: Value) -> PluginTest<FileDir> {
         let Value::Object(map) = options else {
             panic!("options must be an object")
         };
-        let mut config = PluginConfig::new("filedir", map, &[]).expect("valid config");
-        FileDir::new(&mut config)
+        map.into_iter()
+            .fold(PluginTest::new(), |test, (key, value)| {
+                test.option(key, value)
+            })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use stoq_plugin_abi::testing::TestError;
+
     use super::test_support::filedir;
     use super::*;
 
     #[test]
+    fn declares_every_option_with_its_type_and_default() {
+        let declared: Vec<(&str, OptionKind, Option<Value>)> = FileDir::INFO
+            .options
+            .iter()
+            .map(|o| (o.name, o.kind, o.default_value()))
+            .collect();
+        assert_eq!(
+            declared,
+            [
+                ("source_dir", OptionKind::String, None),
+                ("recursive", OptionKind::Bool, Some(json!(true))),
+                ("max_size", OptionKind::Int, Some(json!(4_294_967_296_u64))),
+                ("watch", OptionKind::Bool, Some(json!(false))),
+                ("poll_interval", OptionKind::Float, Some(json!(1.0))),
+                ("post_processing", OptionKind::String, Some(json!("keep"))),
+                ("move_dir", OptionKind::String, None),
+                ("results_dir", OptionKind::String, None),
+                ("fsync", OptionKind::Bool, None),
+                ("compactly", OptionKind::Bool, Some(json!(false))),
+                ("archive_dir", OptionKind::String, None),
+            ]
+        );
+        assert_eq!(DEFAULT_MAX_SIZE, 4_294_967_296);
+        assert!(
+            FileDir::INFO
+                .options
+                .iter()
+                .all(|o| !o.doc.is_empty() && !o.required)
+        );
+    }
+
+    #[test]
     fn instantiates_without_any_folder() {
-        let plugin = filedir(json!({})).unwrap();
-        assert_eq!(plugin.max_size, DEFAULT_MAX_SIZE);
-        assert_eq!(plugin.post_processing, PostProcessing::Keep);
-        assert!(plugin.recursive && !plugin.watch && !plugin.compactly);
-        assert_eq!(plugin.poll_interval, Duration::from_secs(1));
+        let plugin = filedir(json!({}));
+        plugin.start().expect("starts");
+        assert!(plugin.unused_options().expect("started").is_empty());
+    }
+
+    /// The configuration error `options` give.
+    fn rejected(options: Value) -> String {
+        match filedir(options.clone()).start() {
+            Err(TestError::Config(message)) => message,
+            other => panic!("{options}: expected a configuration error, got {other:?}"),
+        }
     }
 
     #[test]
     fn bad_options_are_rejected_naming_the_option() {
-        let err = filedir(json!({"post_processing": "move"})).err().unwrap();
-        assert!(err.message().contains("move_dir"), "{err}");
-        let err = filedir(json!({"post_processing": "shred"})).err().unwrap();
-        assert!(err.message().contains("post_processing"), "{err}");
-        let err = filedir(json!({"max_size": -1})).err().unwrap();
-        assert!(err.message().contains("max_size"), "{err}");
-        for bad in [json!(0), json!(-1.5), json!("soon")] {
-            let err = filedir(json!({"poll_interval": bad})).err().unwrap();
-            assert!(err.message().contains("poll_interval"), "{err}");
+        let err = rejected(json!({"post_processing": "move"}));
+        assert!(err.contains("move_dir"), "{err}");
+        let err = rejected(json!({"post_processing": "shred"}));
+        assert!(err.contains("post_processing"), "{err}");
+        for bad in [json!(-1), json!("4G")] {
+            let err = rejected(json!({"max_size": bad}));
+            assert!(err.contains("max_size"), "{err}");
         }
-        let plugin =
-            filedir(json!({"poll_interval": "0.25", "post_processing": "Delete"})).unwrap();
-        assert_eq!(plugin.poll_interval, Duration::from_millis(250));
-        assert_eq!(plugin.post_processing, PostProcessing::Delete);
-    }
-
-    #[test]
-    fn the_declared_default_max_size_is_the_constant() {
-        assert!(
-            FileDir::INFO
-                .default_options
-                .contains("max_size = 4294967296")
-        );
-        assert_eq!(DEFAULT_MAX_SIZE, 4_294_967_296);
+        for bad in [json!(0), json!(-1.5), json!("soon")] {
+            let err = rejected(json!({"poll_interval": bad}));
+            assert!(err.contains("poll_interval"), "{err}");
+        }
+        for key in ["recursive", "watch", "fsync", "compactly"] {
+            let err = rejected(json!({ key: "maybe" }));
+            assert!(err.contains(&format!("`{key}`")), "{err}");
+        }
+        let accepted = filedir(json!({"poll_interval": "0.25", "post_processing": "Delete"}));
+        accepted.start().expect("valid options");
     }
 }

@@ -469,6 +469,15 @@ impl Provider for FileDir {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use stoq_plugin_abi::serde_json::Value;
+    use stoq_plugin_abi::testing::{PluginTest, TestError};
+    use stoq_plugin_abi::tracing;
+
     use super::*;
     use crate::test_support::filedir;
 
@@ -550,11 +559,75 @@ mod tests {
         assert!(walk(&tmp.path().join("nothing"), true).is_err());
     }
 
+    /// The item filedir puts for the file `rel` below `root`.
+    fn item(root: &Path, rel: &str, content: &[u8]) -> IngestItem {
+        let path = root.join(rel);
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        IngestItem::payload(content.to_vec())
+            .with_id(path.to_str().unwrap())
+            .with_payload_meta(
+                PayloadMeta::new()
+                    .with_extra("filename", name)
+                    .with_extra("path", rel),
+            )
+    }
+
+    /// The id of the item of `rel` below `root`.
+    fn id(root: &Path, rel: &str) -> String {
+        root.join(rel).to_str().unwrap().to_owned()
+    }
+
+    /// The options of a provider of `root`, with `extra`.
+    fn provider(root: &Path, extra: Value) -> PluginTest<FileDir> {
+        let mut options = json!({"source_dir": root.to_str().unwrap()});
+        if let (Value::Object(options), Value::Object(extra)) = (&mut options, extra) {
+            options.extend(extra);
+        }
+        filedir(options)
+    }
+
+    #[test]
+    fn ingest_puts_every_file_with_its_id_and_metadata() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(&root.join("b.txt"), b"b");
+        write(&root.join("a").join("z.bin"), b"z");
+        write(&root.join("c").join("d").join("e"), b"e");
+        let items = provider(root, json!({})).ingest().unwrap();
+        assert_eq!(
+            items,
+            [
+                item(root, "a/z.bin", b"z"),
+                item(root, "b.txt", b"b"),
+                item(root, "c/d/e", b"e"),
+            ]
+        );
+        let items = provider(root, json!({"recursive": "false"}))
+            .ingest()
+            .unwrap();
+        assert_eq!(items, [item(root, "b.txt", b"b")]);
+        // Once the host stops taking items, ingest returns.
+        let items = provider(root, json!({})).ingest_at_most(1).unwrap();
+        assert_eq!(items, [item(root, "a/z.bin", b"z")]);
+    }
+
     #[test]
     fn ingest_needs_source_dir_but_other_roles_do_not() {
-        let plugin = filedir(json!({})).unwrap();
-        let err = plugin.source_dir().unwrap_err();
-        assert!(err.message().contains("source_dir"), "{err}");
+        let plugin = filedir(json!({}));
+        plugin.start().expect("starts without source_dir");
+        let err = plugin.ingest().unwrap_err();
+        assert!(
+            matches!(&err, TestError::Failed(m) if m.contains("source_dir")),
+            "{err:?}"
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let err = provider(&tmp.path().join("nothing"), json!({}))
+            .ingest()
+            .unwrap_err();
+        assert!(
+            matches!(&err, TestError::Failed(m) if m.contains("source_dir")),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -564,75 +637,65 @@ mod tests {
         write(&root.join("in.txt"), b"x");
         write(&root.join("done").join("old.txt"), b"x");
         write(&root.join("results").join("r.json"), b"{}");
-        let plugin = filedir(json!({
-            "source_dir": root.to_str().unwrap(),
-            "post_processing": "move",
-            "move_dir": root.join("done").to_str().unwrap(),
-            "results_dir": root.join("results").to_str().unwrap(),
-        }))
-        .unwrap();
-        let found = walk_excluding(root, true, &plugin.excluded_dirs()).unwrap();
-        assert_eq!(rels(&found.files), ["in.txt"]);
+        write(
+            &root.join("archive").join("ab").join("cd").join("abcd"),
+            b"x",
+        );
+        let plugin = provider(
+            root,
+            json!({
+                "post_processing": "move",
+                "move_dir": root.join("done").to_str().unwrap(),
+                "results_dir": root.join("results").to_str().unwrap(),
+                "archive_dir": root.join("archive").to_str().unwrap(),
+            }),
+        );
+        assert_eq!(plugin.ingest().unwrap(), [item(root, "in.txt", b"x")]);
     }
 
     #[test]
-    fn read_entry_skips_files_over_max_size() {
+    fn files_over_max_size_are_skipped() {
         let tmp = tempfile::tempdir().unwrap();
         write(&tmp.path().join("big"), b"0123456789");
         write(&tmp.path().join("small"), b"0123");
-        let plugin = filedir(json!({
-            "source_dir": tmp.path().to_str().unwrap(),
-            "max_size": 4,
-        }))
-        .unwrap();
-        let found = walk(tmp.path(), true).unwrap();
-        let mut state = PollState::default();
-        assert_eq!(plugin.read_entry(&found.files[0], &mut state), None);
+        let plugin = provider(tmp.path(), json!({"max_size": 4}));
         assert_eq!(
-            plugin.read_entry(&found.files[1], &mut state).as_deref(),
-            Some(&b"0123"[..])
+            plugin.ingest().unwrap(),
+            [item(tmp.path(), "small", b"0123")]
         );
-        // Not tried again (nor warned about) while it stays the same.
-        let due = plugin.due(&mut state, walk(tmp.path(), true).unwrap(), false);
-        assert_eq!(rels(&due), ["small"]);
-    }
-
-    /// Tracks `entry` as if it had been put.
-    fn put(plugin: &FileDir, entry: &WalkEntry) -> String {
-        let id = entry.id();
-        plugin.track(&id, entry);
-        id
     }
 
     #[test]
-    fn delete_happens_only_when_done() {
+    fn post_processing_happens_only_when_done() {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("a.txt");
         write(&file, b"a");
-        let plugin = filedir(json!({
-            "source_dir": tmp.path().to_str().unwrap(),
-            "post_processing": "delete",
-        }))
-        .unwrap();
-        let entry = walk(tmp.path(), true).unwrap().files.remove(0);
+        let plugin = provider(tmp.path(), json!({"post_processing": "Delete"}));
+        let a = id(tmp.path(), "a.txt");
 
-        let id = put(&plugin, &entry);
-        plugin.outcome(&ItemOutcome::new(&id, ItemStatus::Failed).with_error("connector failed"));
-        assert!(file.exists());
-        assert!(plugin.tracked().is_empty());
-
-        let id = put(&plugin, &entry);
-        plugin.outcome(&ItemOutcome::new(&id, ItemStatus::Returned).with_error("shutdown"));
+        assert_eq!(plugin.ingest().unwrap(), [item(tmp.path(), "a.txt", b"a")]);
+        let failed = ItemOutcome::new(&a, ItemStatus::Failed).with_error("connector failed");
+        plugin.outcome(&failed).unwrap();
         assert!(file.exists());
 
-        // An outcome for an id filedir does not track touches nothing.
-        plugin.outcome(&ItemOutcome::new(&id, ItemStatus::Done));
+        // Failed: offered again.
+        assert_eq!(plugin.ingest().unwrap().len(), 1);
+        let returned = ItemOutcome::new(&a, ItemStatus::Returned).with_error("shutdown");
+        plugin.outcome(&returned).unwrap();
         assert!(file.exists());
 
-        let id = put(&plugin, &entry);
-        plugin.outcome(&ItemOutcome::new(&id, ItemStatus::Done));
+        // An outcome for an id filedir does not track (any more) touches nothing.
+        plugin
+            .outcome(&ItemOutcome::new(&a, ItemStatus::Done))
+            .unwrap();
+        assert!(file.exists());
+
+        assert_eq!(plugin.ingest().unwrap().len(), 1);
+        plugin
+            .outcome(&ItemOutcome::new(&a, ItemStatus::Done))
+            .unwrap();
         assert!(!file.exists());
-        assert!(plugin.tracked().is_empty());
+        assert_eq!(plugin.ingest().unwrap(), []);
     }
 
     #[test]
@@ -641,63 +704,223 @@ mod tests {
         let root = tmp.path().join("in");
         let done = tmp.path().join("done");
         write(&root.join("sub").join("b.txt"), b"b");
-        let plugin = filedir(json!({
-            "source_dir": root.to_str().unwrap(),
-            "post_processing": "move",
-            "move_dir": done.to_str().unwrap(),
-        }))
-        .unwrap();
-        let entry = walk(&root, true).unwrap().files.remove(0);
-        let id = put(&plugin, &entry);
-        plugin.outcome(&ItemOutcome::new(&id, ItemStatus::Done));
+        let plugin = provider(
+            &root,
+            json!({"post_processing": "move", "move_dir": done.to_str().unwrap()}),
+        );
+        assert_eq!(plugin.ingest().unwrap(), [item(&root, "sub/b.txt", b"b")]);
+        let outcome = ItemOutcome::new(id(&root, "sub/b.txt"), ItemStatus::Done);
+        plugin.outcome(&outcome).unwrap();
         assert!(!root.join("sub").join("b.txt").exists());
         assert_eq!(std::fs::read(done.join("sub").join("b.txt")).unwrap(), b"b");
     }
 
+    thread_local! {
+        /// The warnings logged on this thread while [`capture_warnings`] runs.
+        static WARNINGS: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    }
+
+    /// The test binary's subscriber: keeps the messages of warnings (and errors) logged on a
+    /// thread that is in [`capture_warnings`]. One global subscriber, not one per thread
+    /// (`with_default`): `tracing` caches per call site whether anyone listens, which other
+    /// tests' threads would otherwise decide.
+    struct Capture;
+
+    impl tracing::Subscriber for Capture {
+        fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+            *metadata.level() <= tracing::Level::WARN
+        }
+
+        fn new_span(&self, _span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+
+        fn record(&self, _span: &tracing::span::Id, _values: &tracing::span::Record<'_>) {}
+
+        fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
+
+        fn event(&self, event: &tracing::Event<'_>) {
+            struct Message(String);
+            impl tracing::field::Visit for Message {
+                fn record_debug(
+                    &mut self,
+                    field: &tracing::field::Field,
+                    value: &dyn std::fmt::Debug,
+                ) {
+                    if field.name() == "message" {
+                        self.0 = format!("{value:?}");
+                    }
+                }
+            }
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            WARNINGS.with(|w| {
+                if let Some(warnings) = w.borrow_mut().as_mut() {
+                    warnings.push(message.0);
+                }
+            });
+        }
+
+        fn enter(&self, _span: &tracing::span::Id) {}
+
+        fn exit(&self, _span: &tracing::span::Id) {}
+    }
+
+    /// Runs `f`, returning what it returns and the warnings it logged on this thread.
+    fn capture_warnings<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            tracing::subscriber::set_global_default(Capture).expect("the only subscriber");
+        });
+        WARNINGS.with(|w| *w.borrow_mut() = Some(Vec::new()));
+        let outcome = f();
+        let warnings = WARNINGS.with(|w| w.borrow_mut().take()).unwrap_or_default();
+        (outcome, warnings)
+    }
+
+    /// One watching `ingest` (on a thread of its own, as the host runs it): runs `during`
+    /// meanwhile, then ends it the only way the host can, by refusing a put. So that
+    /// the refusal comes after the items the test waits for, it writes pairs of stop files
+    /// (sorted after every other name) until `ingest` returns. Returns the harness, the
+    /// items put before the stop files, and the warnings logged.
+    fn watch(
+        plugin: PluginTest<FileDir>,
+        root: &Path,
+        expected: usize,
+        during: impl FnOnce(),
+    ) -> (PluginTest<FileDir>, Vec<IngestItem>, Vec<String>) {
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        let ingest = std::thread::spawn(move || {
+            let (items, warnings) = capture_warnings(|| plugin.ingest_at_most(expected + 1));
+            (plugin, items, warnings)
+        });
+        during();
+        let mut stops = Vec::new();
+        // The first stop file is taken (item `expected + 1`), the second refused.
+        for round in 0..expected + 3 {
+            for k in 0..2 {
+                let stop = root.join(format!("~stop-{run}-{round}-{k}"));
+                write(&stop, b"");
+                stops.push(stop);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !ingest.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if ingest.is_finished() {
+                break;
+            }
+        }
+        assert!(ingest.is_finished(), "ingest never returned");
+        let (plugin, items, warnings) = ingest.join().unwrap();
+        for stop in stops {
+            std::fs::remove_file(stop).unwrap();
+        }
+        let items = items
+            .unwrap()
+            .into_iter()
+            .filter(|item| !item.id().unwrap().contains("~stop-"))
+            .collect();
+        (plugin, items, warnings)
+    }
+
     #[test]
-    fn watching_puts_each_settled_file_once() {
+    fn watching_puts_each_file_once_until_it_comes_back() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
         write(&root.join("a"), b"a");
-        let plugin = filedir(json!({
-            "source_dir": root.to_str().unwrap(),
-            "watch": true,
-        }))
-        .unwrap();
-        let mut state = PollState::default();
-        let mut poll = |settle: bool| {
-            let due = plugin.due(&mut state, walk(root, true).unwrap(), settle);
-            for entry in &due {
-                put(&plugin, entry);
-            }
-            rels(&due)
-        };
-        let id = |name: &str| path_string(&root.join(name));
+        let plugin = provider(root, json!({"watch": true, "poll_interval": 0.05}));
 
         // The first pass puts what is there at once.
-        assert_eq!(poll(false), ["a"]);
+        let (plugin, items, _) = watch(plugin, root, 1, || {});
+        assert_eq!(items, [item(root, "a", b"a")]);
         // In flight: not put again.
-        assert!(poll(true).is_empty());
+        let (plugin, items, _) = watch(plugin, root, 0, || {});
+        assert_eq!(items, []);
 
-        // A new file is put once it looks the same at two polls.
+        // Done and kept: never again. Failed: offered again.
+        plugin
+            .outcome(&ItemOutcome::new(id(root, "a"), ItemStatus::Done))
+            .unwrap();
         write(&root.join("b"), b"b");
-        assert!(poll(true).is_empty());
-        write(&root.join("b"), b"bigger");
-        assert!(poll(true).is_empty());
-        assert_eq!(poll(true), ["b"]);
-
-        // Done and kept: never again. Failed: offered again once settled.
-        plugin.outcome(&ItemOutcome::new(id("a"), ItemStatus::Done));
-        plugin.outcome(&ItemOutcome::new(id("b"), ItemStatus::Failed));
-        assert!(poll(true).is_empty());
-        assert_eq!(poll(true), ["b"]);
-        assert!(poll(true).is_empty());
+        let (plugin, items, _) = watch(plugin, root, 1, || {});
+        assert_eq!(items, [item(root, "b", b"b")]);
+        plugin
+            .outcome(&ItemOutcome::new(id(root, "b"), ItemStatus::Failed))
+            .unwrap();
+        let (plugin, items, _) = watch(plugin, root, 1, || {});
+        assert_eq!(items, [item(root, "b", b"b")]);
+        plugin
+            .outcome(&ItemOutcome::new(id(root, "b"), ItemStatus::Done))
+            .unwrap();
+        assert!(root.join("a").exists() && root.join("b").exists());
 
         // A finished file that disappears and comes back is a new file.
         std::fs::remove_file(root.join("a")).unwrap();
-        assert!(poll(true).is_empty());
+        let (plugin, items, _) = watch(plugin, root, 0, || {});
+        assert_eq!(items, []);
         write(&root.join("a"), b"a again");
-        assert!(poll(true).is_empty());
-        assert_eq!(poll(true), ["a"]);
+        let (_, items, _) = watch(plugin, root, 1, || {});
+        assert_eq!(items, [item(root, "a", b"a again")]);
+    }
+
+    #[test]
+    fn watching_puts_a_new_file_once_it_stopped_changing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("in");
+        let done = tmp.path().join("done");
+        std::fs::create_dir(&root).unwrap();
+        // `move` only so that the test sees when ingest starts: it creates move_dir first.
+        let plugin = provider(
+            &root,
+            json!({
+                "watch": true,
+                "poll_interval": 0.2,
+                "post_processing": "move",
+                "move_dir": done.to_str().unwrap(),
+            }),
+        );
+        let file = root.join("growing");
+        let (_, items, _) = watch(plugin, &root, 1, || {
+            while !done.exists() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Past the first pass, which puts what it finds at once.
+            std::thread::sleep(Duration::from_millis(100));
+            // Still being written (a different size at every poll) for several polls.
+            let start = Instant::now();
+            let mut content = Vec::new();
+            while start.elapsed() < Duration::from_millis(1000) {
+                content.push(b'x');
+                write(&file, &content);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            write(&file, b"final content");
+        });
+        assert_eq!(items, [item(&root, "growing", b"final content")]);
+    }
+
+    #[test]
+    fn a_file_over_max_size_is_warned_about_once_while_it_stays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(&root.join("big"), b"0123456789");
+        write(&root.join("small"), b"0123");
+        let plugin = provider(
+            root,
+            json!({"watch": true, "poll_interval": 0.02, "max_size": 4}),
+        );
+        let (_, items, warnings) = watch(plugin, root, 1, || {
+            // Some ten polls.
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        assert_eq!(items, [item(root, "small", b"0123")]);
+        let about_big: Vec<&String> = warnings.iter().filter(|w| w.contains("big")).collect();
+        assert_eq!(about_big.len(), 1, "{warnings:?}");
+        assert!(
+            about_big[0].contains("more than max_size 4"),
+            "{warnings:?}"
+        );
     }
 }

@@ -39,11 +39,11 @@ impl Plugin for Hash {
     const INFO: PluginInfo = PluginInfo::new("hash", env!("CARGO_PKG_VERSION"))
         .author("stoq")
         .description("md5, sha1 and sha256 of each payload (sha512 optional)")
-        .default_options("sha512 = false");
+        .options(&[OptionSpec::bool("sha512", false).doc("Also compute the SHA-512 digest")]);
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
         Ok(Self {
-            sha512: config.get_bool("sha512")?.unwrap_or(false),
+            sha512: config.bool("sha512")?,
         })
     }
 }
@@ -236,15 +236,8 @@ pub fn digests_on(
 }
 
 impl Worker for Hash {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
-        Ok(Some(WorkerResponse::new(digests(
-            payload.content(),
-            self.sha512,
-        ))))
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
+        Ok(WorkerResponse::new(digests(payload.content(), self.sha512)))
     }
 }
 
@@ -252,17 +245,72 @@ stoq_plugin_abi::export_plugin!(Hash => worker);
 
 #[cfg(test)]
 mod tests {
+    use stoq_plugin_abi::testing::{PluginTest, TestError};
+
     use super::*;
+
+    const FOX_MD5: &str = "a2004f37730b9445670a738fa0fc9ee5";
+    const FOX_SHA1: &str = "c519c1a06cdbeb2bc499e22137fb48683858b345";
+    const FOX_SHA256: &str = "5cac4f980fedc3d3f1f99b4be3472c9b30d56523e632d151237ec9309048bda9";
+
+    #[test]
+    fn scan_reports_md5_sha1_sha256_by_default() {
+        let response = PluginTest::<Hash>::new()
+            .scan(b"The quick brown fox")
+            .expect("scans");
+        assert_eq!(
+            response.results,
+            Some(json!({"md5": FOX_MD5, "sha1": FOX_SHA1, "sha256": FOX_SHA256}))
+        );
+        assert!(response.errors.is_empty() && response.extracted.is_empty());
+    }
+
+    #[test]
+    fn option_sha512_adds_the_sha512_digest() {
+        // As `--plugin-opts hash:sha512=true` gives it: a string.
+        for value in [json!(true), json!("true")] {
+            let response = PluginTest::<Hash>::new()
+                .option("sha512", value)
+                .scan(b"The quick brown fox")
+                .expect("scans");
+            let results = response.results.expect("results");
+            let keys: Vec<&str> = results
+                .as_object()
+                .expect("an object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(keys, ["md5", "sha1", "sha256", "sha512"]);
+            assert_eq!(
+                results["sha512"],
+                hex::encode(Sha512::digest(b"The quick brown fox"))
+            );
+        }
+        let response = PluginTest::<Hash>::new()
+            .option("sha512", "no")
+            .scan(b"The quick brown fox")
+            .expect("scans");
+        assert!(response.results.expect("results").get("sha512").is_none());
+    }
+
+    #[test]
+    fn a_sha512_value_that_is_not_a_boolean_is_rejected() {
+        let err = PluginTest::<Hash>::new()
+            .option("sha512", "maybe")
+            .start()
+            .expect_err("rejected");
+        let TestError::Config(message) = &err else {
+            panic!("expected a configuration error, got {err:?}")
+        };
+        assert!(message.contains("`sha512`"), "{message}");
+    }
 
     #[test]
     fn digests_match_stoq_test_vectors() {
         let d = digests(b"The quick brown fox", true);
-        assert_eq!(d["md5"], "a2004f37730b9445670a738fa0fc9ee5");
-        assert_eq!(d["sha1"], "c519c1a06cdbeb2bc499e22137fb48683858b345");
-        assert_eq!(
-            d["sha256"],
-            "5cac4f980fedc3d3f1f99b4be3472c9b30d56523e632d151237ec9309048bda9"
-        );
+        assert_eq!(d["md5"], FOX_MD5);
+        assert_eq!(d["sha1"], FOX_SHA1);
+        assert_eq!(d["sha256"], FOX_SHA256);
         assert!(
             d["sha512"]
                 .as_str()

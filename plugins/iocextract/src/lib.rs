@@ -150,14 +150,18 @@ impl Plugin for IocExtract {
     const INFO: PluginInfo = PluginInfo::new("iocextract", env!("CARGO_PKG_VERSION"))
         .author("stoq")
         .description("URLs, domains, IPs, emails and hashes, defanged forms included")
-        .default_options("max_size = 52428800");
+        .options(&[
+            OptionSpec::list("allowlist", &[])
+                .doc("Values never reported, e.g. your own domains (any case)"),
+            OptionSpec::int("max_size", 50 << 20)
+                .doc("Bytes of a payload scanned; the rest is skipped and the result says so"),
+        ]);
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
-        let max_size = config.get_int("max_size")?.unwrap_or(50 << 20);
+        let max_size = config.int("max_size")?;
         Ok(Self {
             allowlist: config
-                .get_set("allowlist")?
-                .unwrap_or_default()
+                .list("allowlist")?
                 .into_iter()
                 .map(|v| v.to_ascii_lowercase())
                 .collect(),
@@ -169,11 +173,7 @@ impl Plugin for IocExtract {
 }
 
 impl Worker for IocExtract {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         let content = payload.content();
         let scanned = scanned_len(content, self.max_size);
         let text = String::from_utf8_lossy(&content[..scanned]);
@@ -184,7 +184,7 @@ impl Worker for IocExtract {
         found.retain(|_, v| !v.is_empty());
         let truncated = scanned < content.len();
         if found.is_empty() && !truncated {
-            return Ok(None);
+            return Ok(WorkerResponse::empty());
         }
         let mut response = WorkerResponse::from_serialize(&found)?;
         if truncated {
@@ -201,7 +201,7 @@ impl Worker for IocExtract {
                 self.max_size
             )));
         }
-        Ok(Some(response))
+        Ok(response)
     }
 }
 
@@ -209,7 +209,7 @@ stoq_plugin_abi::export_plugin!(IocExtract => worker);
 
 #[cfg(test)]
 mod tests {
-    use stoq_plugin_abi::serde_json::Map;
+    use stoq_plugin_abi::testing::{PluginTest, TestError};
 
     use super::*;
 
@@ -242,18 +242,69 @@ mod tests {
         );
     }
 
-    fn extractor(max_size: usize) -> IocExtract {
-        let options = json!({ "max_size": max_size });
-        let mut config =
-            PluginConfig::new("iocextract", options.as_object().cloned().unwrap(), &[])
-                .expect("config");
-        IocExtract::new(&mut config).expect("starts")
+    fn extractor(max_size: usize) -> PluginTest<IocExtract> {
+        PluginTest::new().option("max_size", max_size)
     }
 
-    fn scan(ioc: &IocExtract, data: &[u8]) -> Option<WorkerResponse> {
-        let facts = Map::new();
-        ioc.scan(&Payload::for_test(data, &facts), &Request::for_test(&facts))
-            .expect("scans")
+    fn scan(ioc: &PluginTest<IocExtract>, data: &[u8]) -> WorkerResponse {
+        ioc.scan(data).expect("scans")
+    }
+
+    #[test]
+    fn scan_reports_what_it_finds_by_kind() {
+        let response = scan(
+            &PluginTest::new(),
+            b"Beacon to hxxp://evil[.]example[.]com/x from 192.168.1.20",
+        );
+        assert_eq!(
+            response.results,
+            Some(json!({
+                "url": ["http://evil.example.com/x"],
+                "domain": ["evil.example.com"],
+                "ipv4": ["192.168.1.20"],
+            }))
+        );
+        assert!(response.errors.is_empty() && response.extracted.is_empty());
+    }
+
+    #[test]
+    fn allowlisted_values_are_never_reported() {
+        let text = b"see http://www.example.org/a and mail ME@Example.org, also evil.example.com";
+        // As `--plugin-opts iocextract:allowlist=...` gives it: one comma-separated string.
+        let ioc = PluginTest::new().option(
+            "allowlist",
+            "Example.org, me@example.org,http://www.example.org/a",
+        );
+        let results = scan(&ioc, text).results.expect("results");
+        assert_eq!(
+            results,
+            json!({"domain": ["evil.example.com", "www.example.org"]})
+        );
+        // Everything allowlisted: nothing to report.
+        let ioc = PluginTest::<IocExtract>::new().option("allowlist", json!(["10.0.0.1"]));
+        assert!(scan(&ioc, b"ping 10.0.0.1").is_empty());
+    }
+
+    #[test]
+    fn a_bad_max_size_is_rejected_naming_the_option() {
+        for bad in [json!(-1), json!("50MB")] {
+            let err = PluginTest::<IocExtract>::new()
+                .option("max_size", bad.clone())
+                .start()
+                .expect_err("rejected");
+            assert!(
+                matches!(&err, TestError::Config(m) if m.contains("`max_size`")),
+                "{bad}: {err:?}"
+            );
+        }
+        let err = PluginTest::<IocExtract>::new()
+            .option("allowlist", json!({"a": 1}))
+            .start()
+            .expect_err("rejected");
+        assert!(
+            matches!(&err, TestError::Config(m) if m.contains("`allowlist`")),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -263,7 +314,7 @@ mod tests {
         let data = format!("{head}{tail}");
         let ioc = extractor(head.len() + 10);
 
-        let response = scan(&ioc, data.as_bytes()).expect("answers");
+        let response = scan(&ioc, data.as_bytes());
         let results = response.results.expect("results");
         assert_eq!(
             results["truncated"],
@@ -285,7 +336,7 @@ mod tests {
         );
 
         // Truncated with nothing found in the scanned part: still said.
-        let response = scan(&extractor(8), data.as_bytes()).expect("answers");
+        let response = scan(&extractor(8), data.as_bytes());
         assert_eq!(
             response.results.expect("results")["truncated"],
             json!({ "scanned_bytes": 4, "payload_bytes": data.len() })
@@ -294,7 +345,7 @@ mod tests {
 
         // No whitespace near the limit: exactly max_size bytes.
         let dense = "x".repeat(100);
-        let response = scan(&extractor(50), dense.as_bytes()).expect("answers");
+        let response = scan(&extractor(50), dense.as_bytes());
         assert_eq!(
             response.results.expect("results")["truncated"],
             json!({ "scanned_bytes": 50, "payload_bytes": 100 })
@@ -302,13 +353,13 @@ mod tests {
 
         // Within max_size (also exactly at it): no mark, no error.
         for ioc in [extractor(data.len()), extractor(data.len() + 1)] {
-            let response = scan(&ioc, data.as_bytes()).expect("answers");
+            let response = scan(&ioc, data.as_bytes());
             assert!(response.errors.is_empty());
             let results = response.results.expect("results");
             assert!(results.get("truncated").is_none(), "{results}");
             assert_eq!(results["url"].as_array().map(Vec::len), Some(2));
         }
-        assert!(scan(&extractor(8), b"short").is_none());
+        assert!(scan(&extractor(8), b"short").is_empty());
     }
 
     #[test]

@@ -98,17 +98,13 @@ pub fn detect(data: &[u8]) -> (String, String, String) {
 }
 
 impl Worker for Mimetype {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         let (mimetype, description, extension) = detect(payload.content());
-        Ok(Some(WorkerResponse::new(json!({
+        Ok(WorkerResponse::new(json!({
             "mimetype": mimetype,
             "description": description,
             "extension": extension,
-        }))))
+        })))
     }
 }
 
@@ -116,7 +112,35 @@ stoq_plugin_abi::export_plugin!(Mimetype => worker);
 
 #[cfg(test)]
 mod tests {
+    use stoq_plugin_abi::testing::PluginTest;
+
     use super::*;
+
+    #[test]
+    fn scan_reports_type_description_and_extension() {
+        let test = PluginTest::<Mimetype>::new();
+        let response = test.scan(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n").expect("scans");
+        assert_eq!(
+            response.results,
+            Some(json!({
+                "mimetype": "application/pdf",
+                "description": "Portable Document Format",
+                "extension": "pdf",
+            }))
+        );
+        assert!(response.errors.is_empty() && response.extracted.is_empty());
+        let response = test
+            .scan(b"From: a@b.c\r\nDate: now\r\n\r\nhi")
+            .expect("scans");
+        assert_eq!(
+            response.results,
+            Some(json!({
+                "mimetype": "message/rfc822",
+                "description": "Internet e-mail message",
+                "extension": "eml",
+            }))
+        );
+    }
 
     #[test]
     fn email_is_told_apart_from_text() {

@@ -63,8 +63,8 @@ pub struct Settings {
     pub block: Duration,
 }
 
-fn seconds(config: &PluginConfig, key: &str, default: f64) -> Result<Duration> {
-    let value = config.get_float(key)?.unwrap_or(default);
+/// `value` seconds of option `key`, which must be positive.
+fn seconds(key: &str, value: f64) -> Result<Duration> {
     Duration::try_from_secs_f64(value)
         .ok()
         .filter(|d| !d.is_zero())
@@ -89,20 +89,23 @@ fn default_consumer() -> String {
 impl Settings {
     /// Reads and checks the options.
     pub fn from_config(config: &PluginConfig) -> Result<Self> {
-        let claim_idle = seconds(config, "claim_idle", 30.0)?;
-        let heartbeat = seconds(config, "heartbeat", claim_idle.as_secs_f64() / 3.0)?;
+        let claim_idle = seconds("claim_idle", config.float("claim_idle")?)?;
+        let heartbeat = config
+            .get_float("heartbeat")?
+            .unwrap_or(claim_idle.as_secs_f64() / 3.0);
+        let heartbeat = seconds("heartbeat", heartbeat)?;
         if heartbeat >= claim_idle {
             return Err(Error::msg(
                 "option `heartbeat` must be shorter than `claim_idle`, or live hosts lose their entries",
             ));
         }
-        let max_deliveries = config.get_int("max_deliveries")?.unwrap_or(3);
+        let max_deliveries = config.int("max_deliveries")?;
         let max_deliveries = u64::try_from(max_deliveries)
             .ok()
             .filter(|n| *n >= 1)
             .ok_or_else(|| Error::msg("option `max_deliveries`: expected at least 1"))?;
-        let positive = |key: &str, default: i64| -> Result<u64> {
-            let value = config.get_int(key)?.unwrap_or(default);
+        let positive = |key: &str| -> Result<u64> {
+            let value = config.int(key)?;
             u64::try_from(value).ok().filter(|n| *n > 0).ok_or_else(|| {
                 Error::msg(format!(
                     "option `{key}`: expected a positive number, got {value}"
@@ -110,27 +113,45 @@ impl Settings {
             })
         };
         Ok(Self {
-            url: config
-                .get_str("url")?
-                .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned()),
-            prefix: config
-                .get_str("prefix")?
-                .unwrap_or_else(|| "stoq".to_owned()),
+            url: config.string("url")?,
+            prefix: config.string("prefix")?,
             consumer: config.get_str("consumer")?.unwrap_or_else(default_consumer),
             claim_idle,
             heartbeat,
             max_deliveries,
             blob_dir: config.get_str("blob_dir")?.map(PathBuf::from),
-            max_size: positive("max_size", 4 << 30)?,
-            done_ttl: Duration::from_secs(positive("done_ttl", 7 * 24 * 3600)?),
-            block: Duration::from_millis(positive("block", 1000)?),
+            max_size: positive("max_size")?,
+            done_ttl: Duration::from_secs(positive("done_ttl")?),
+            block: Duration::from_millis(positive("block")?),
         })
     }
 }
 
 impl Plugin for RedisPlugin {
     const INFO: PluginInfo = PluginInfo::new("redis", env!("CARGO_PKG_VERSION"))
-        .description("Redis Streams provider and connector: many hosts, one queue, nothing lost");
+        .description("Redis Streams provider and connector: many hosts, one queue, nothing lost")
+        .options(&[
+            OptionSpec::string("url", "redis://127.0.0.1:6379")
+                .doc("The Redis server (redis+unix:///path for a socket)"),
+            OptionSpec::string("prefix", "stoq").doc("The prefix of the queue's keys"),
+            OptionSpec::string("consumer", "")
+                .optional()
+                .doc("This host's consumer name (default: host name, process id, random suffix)"),
+            OptionSpec::float("claim_idle", 30.0)
+                .doc("Seconds after which another host claims an entry (its host died)"),
+            OptionSpec::float("heartbeat", 0.0).optional().doc(
+                "Seconds between two renewals of this host's entries (default: claim_idle / 3)",
+            ),
+            OptionSpec::int("max_deliveries", 3)
+                .doc("Deliveries after which an entry goes to the dead-letter stream"),
+            OptionSpec::string("blob_dir", "")
+                .optional()
+                .doc("The shared folder of payloads too large to go inline"),
+            OptionSpec::int("max_size", 4 << 30).doc("Largest blob read, in bytes"),
+            OptionSpec::int("done_ttl", 7 * 24 * 3600)
+                .doc("Seconds a task's result marker lives (a redelivery within it saves nothing)"),
+            OptionSpec::int("block", 1000).doc("Milliseconds one read waits for new entries"),
+        ]);
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
         let settings = Settings::from_config(config)?;
@@ -161,3 +182,233 @@ impl Connector for RedisPlugin {
 }
 
 stoq_plugin_abi::export_plugin!(RedisPlugin => provider, connector);
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Child, Command, Stdio};
+    use std::time::Instant;
+
+    use stoq_plugin_abi::serde_json::{self, json};
+    use stoq_plugin_abi::testing::{PluginTest, TestError};
+    use stoq_redis_queue::{Body, Entry, Keys};
+
+    use super::*;
+
+    /// The plugin with these options.
+    fn redis(options: Value) -> PluginTest<RedisPlugin> {
+        let Value::Object(map) = options else {
+            panic!("options must be an object")
+        };
+        map.into_iter()
+            .fold(PluginTest::new(), |test, (key, value)| {
+                test.option(key, value)
+            })
+    }
+
+    /// The configuration error `options` give.
+    fn rejected(options: Value) -> String {
+        match redis(options.clone()).start() {
+            Err(TestError::Config(message)) => message,
+            other => panic!("{options}: expected a configuration error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_options_are_rejected_naming_the_option() {
+        // All checked before connecting: no server needed.
+        for (options, key) in [
+            (json!({"claim_idle": 0}), "claim_idle"),
+            (json!({"claim_idle": "soon"}), "claim_idle"),
+            (json!({"heartbeat": -1}), "heartbeat"),
+            // The default claim_idle is 30 s.
+            (json!({"heartbeat": 30}), "heartbeat"),
+            (json!({"claim_idle": 3, "heartbeat": "5"}), "heartbeat"),
+            (json!({"max_deliveries": 0}), "max_deliveries"),
+            (json!({"max_deliveries": "three"}), "max_deliveries"),
+            (json!({"max_size": 0}), "max_size"),
+            (json!({"done_ttl": -5}), "done_ttl"),
+            (json!({"block": 1.5}), "block"),
+            (json!({"url": ["a", "b"]}), "url"),
+        ] {
+            let err = rejected(options.clone());
+            assert!(err.contains(&format!("`{key}`")), "{options}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_unreachable_server_is_a_configuration_error_naming_it() {
+        let err = rejected(json!({"url": "redis://user:secret@127.0.0.1:1"}));
+        assert!(
+            err.starts_with("cannot reach Redis at redis://user:***@127.0.0.1:1"),
+            "{err}"
+        );
+        assert!(!err.contains("secret"), "{err}");
+        let err = rejected(json!({"url": "no scheme"}));
+        assert!(err.contains("`url`"), "{err}");
+    }
+
+    /// A `redis-server` of the test's own on a unix socket, killed on drop.
+    struct Server {
+        dir: tempfile::TempDir,
+        child: Child,
+    }
+
+    impl Server {
+        fn start() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let child = Command::new("redis-server")
+                .args(["--port", "0", "--unixsocket"])
+                .arg(dir.path().join("redis.sock"))
+                .args(["--save", "", "--appendonly", "no", "--dir"])
+                .arg(dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(
+                    "redis-server is installed (`apt-get install redis-server`; .ci/run does it)",
+                );
+            let server = Self { dir, child };
+            let start = Instant::now();
+            while server.try_connection().is_none() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "redis-server never answered"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            server
+        }
+
+        fn url(&self) -> String {
+            format!(
+                "redis+unix://{}",
+                self.dir.path().join("redis.sock").display()
+            )
+        }
+
+        fn try_connection(&self) -> Option<redis::Connection> {
+            let mut con = redis::Client::open(self.url())
+                .ok()?
+                .get_connection()
+                .ok()?;
+            redis::cmd("PING").query::<String>(&mut con).ok()?;
+            Some(con)
+        }
+
+        fn connection(&self) -> redis::Connection {
+            self.try_connection().expect("redis-server answers")
+        }
+
+        /// The plugin on this server, queue prefix `t`.
+        fn plugin(&self) -> PluginTest<RedisPlugin> {
+            redis(json!({"url": self.url(), "prefix": "t", "consumer": "test-host", "block": 100}))
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// Submits an inline entry, as `stoq submit` does; returns its stream id and its task.
+    fn submit(con: &mut redis::Connection, content: &[u8], filename: &str) -> (String, String) {
+        let entry = Entry::new(
+            json!({"extra_data": {"filename": filename}}),
+            None,
+            Body::Inline(content.to_vec()),
+        );
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&Keys::new("t").work).arg("*");
+        for (name, value) in entry.to_fields() {
+            cmd.arg(name).arg(value);
+        }
+        (cmd.query(con).unwrap(), entry.task)
+    }
+
+    /// The item the provider puts for an entry.
+    fn item(id: &str, task: &str, content: &[u8], filename: &str, deliveries: u64) -> IngestItem {
+        let queue = json!({"entry": id, "deliveries": deliveries, "consumer": "test-host"});
+        IngestItem::payload(content.to_vec())
+            .with_id(id)
+            .with_scan_id(task)
+            .with_payload_meta(PayloadMeta::new().with_extra("filename", filename))
+            .with_request_meta(RequestMeta::new().with_extra("stoq_queue", queue))
+    }
+
+    #[test]
+    fn entries_are_put_acknowledged_when_done_and_handed_back_at_shutdown() {
+        let server = Server::start();
+        let mut con = server.connection();
+        let keys = Keys::new("t");
+        let (one, one_task) = submit(&mut con, b"one", "1.txt");
+        let (two, two_task) = submit(&mut con, b"two", "2.txt");
+        let (three, _) = submit(&mut con, b"three", "3.txt");
+
+        // The host takes one item, then shuts down: the others go back.
+        let plugin = server.plugin();
+        let items = plugin.ingest_at_most(1).unwrap();
+        assert_eq!(items, [item(&one, &one_task, b"one", "1.txt", 1)]);
+        plugin
+            .outcome(&ItemOutcome::new(&one, ItemStatus::Done))
+            .unwrap();
+        plugin.stop().unwrap();
+        let left: Vec<String> = redis::cmd("XRANGE")
+            .arg(&keys.work)
+            .arg("-")
+            .arg("+")
+            .query::<redis::streams::StreamRangeReply>(&mut con)
+            .unwrap()
+            .ids
+            .into_iter()
+            .map(|entry| entry.id)
+            .collect();
+        assert_eq!(left, [two.clone(), three]);
+
+        // Handed back: delivered again at once, to any host, counted.
+        let plugin = server.plugin();
+        let items = plugin.ingest_at_most(1).unwrap();
+        assert_eq!(items, [item(&two, &two_task, b"two", "2.txt", 2)]);
+        // A failure is noted for the entry's dead letter; the entry stays for another try.
+        let failed = ItemOutcome::new(&two, ItemStatus::Failed).with_error("connector down");
+        plugin.outcome(&failed).unwrap();
+        let noted: Option<String> = redis::cmd("GET")
+            .arg(keys.last_error(&two_task))
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(noted.as_deref(), Some("connector down"));
+        let length: usize = redis::cmd("XLEN").arg(&keys.work).query(&mut con).unwrap();
+        assert_eq!(length, 2);
+    }
+
+    #[test]
+    fn save_writes_one_result_per_task() {
+        let server = Server::start();
+        let mut con = server.connection();
+        let plugin = server.plugin();
+        let response = json!({"scan_id": "task-1", "results": [], "errors": []});
+        plugin.save(&response).unwrap();
+        // Delivered twice, saved twice: one result.
+        plugin.save(&response).unwrap();
+        let results: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+            .arg(&Keys::new("t").results)
+            .arg("-")
+            .arg("+")
+            .query(&mut con)
+            .unwrap();
+        assert_eq!(results.ids.len(), 1);
+        let fields = &results.ids[0].map;
+        let text = |name: &str| stoq_redis_queue::text_of(fields, name).unwrap_or_default();
+        assert_eq!(text("task"), "task-1");
+        let saved: Value = serde_json::from_str(&text("response")).unwrap();
+        assert_eq!(saved, response);
+
+        let err = plugin.save(&json!({"results": []})).unwrap_err();
+        assert!(
+            matches!(&err, TestError::Failed(m) if m.contains("scan_id")),
+            "{err:?}"
+        );
+    }
+}

@@ -52,7 +52,47 @@ stoq_plugin_abi::export_plugin!(Stdout => connector);
 
 #[cfg(test)]
 mod tests {
+    use stoq_plugin_abi::testing::PluginTest;
+
     use super::*;
+
+    /// Set for the child process of [`save_writes_one_line_per_response`].
+    const CHILD: &str = "STOQ_STDOUT_TEST_CHILD";
+
+    /// Run in a child process (the test harness does not capture direct writes to standard
+    /// output): saves two responses through the connector's entry point.
+    #[test]
+    #[ignore = "run by save_writes_one_line_per_response in a child process"]
+    fn save_in_a_child_process() {
+        if std::env::var_os(CHILD).is_none() {
+            return; // Not as a child (e.g. `cargo test -- --include-ignored`): nothing to see.
+        }
+        let test = PluginTest::<Stdout>::new();
+        test.save(&json!({"scan_id": "one", "results": [{"a": "b\nc"}]}))
+            .expect("saves");
+        test.save(&json!({"scan_id": "two"})).expect("saves");
+    }
+
+    #[test]
+    fn save_writes_one_line_per_response() {
+        let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args(["--exact", "tests::save_in_a_child_process", "--ignored"])
+            .args(["--nocapture", "--test-threads=1", "-q"])
+            .env(CHILD, "1")
+            .output()
+            .expect("runs the child");
+        assert!(output.status.success(), "{output:?}");
+        let stdout = String::from_utf8(output.stdout).expect("UTF-8");
+        let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"results":[{"a":"b\nc"}],"scan_id":"one"}"#,
+                r#"{"scan_id":"two"}"#
+            ],
+            "{stdout}"
+        );
+    }
 
     #[test]
     fn a_response_is_one_compact_line() {

@@ -60,20 +60,23 @@ fn key_in(meta: &Value) -> Option<&Value> {
 impl Plugin for XorDecode {
     const INFO: PluginInfo = PluginInfo::new("xordecode", env!("CARGO_PKG_VERSION"))
         .author("stoq")
-        .description("XOR-decodes payloads with a key from the dispatch meta or an option");
+        .description("XOR-decodes payloads with a key from the dispatch meta or an option")
+        .options(&[OptionSpec::string("xorkey", "").optional().doc(
+            "The key when the dispatch meta has none: a byte (65, 0x41) or hex bytes (0x4142)",
+        )]);
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
-        let key = config.raw("xorkey").map(parse_key).transpose()?;
+        let key = config
+            .get_str("xorkey")?
+            .map(|key| parse_key(&Value::String(key)))
+            .transpose()
+            .map_err(|e| Error::msg(format!("option `xorkey`: {e}")))?;
         Ok(Self { key })
     }
 }
 
 impl Worker for XorDecode {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         let meta = Value::Object(payload.dispatch_meta().clone());
         let (key, source) = match key_in(&meta) {
             Some(found) => (parse_key(found)?, "dispatch_meta"),
@@ -91,11 +94,11 @@ impl Worker for XorDecode {
             .map(|(b, k)| b ^ k)
             .collect();
         let shown = format!("0x{}", hex::encode(&key));
-        let meta = PayloadMeta::default().with_extra("xorkey", shown.as_str());
-        Ok(Some(
+        let decoded = ExtractedPayload::new(decoded).with_extra("xorkey", shown.as_str());
+        Ok(
             WorkerResponse::new(json!({ "xorkey": shown, "source": source }))
-                .with_extracted([ExtractedPayload::with_meta(decoded, meta)]),
-        ))
+                .with_extracted([decoded]),
+        )
     }
 }
 
@@ -103,7 +106,86 @@ stoq_plugin_abi::export_plugin!(XorDecode => worker);
 
 #[cfg(test)]
 mod tests {
+    use stoq_plugin_abi::testing::{PluginTest, TestError};
+
     use super::*;
+
+    #[test]
+    fn scan_xors_with_the_key_option() {
+        // As `--plugin-opts xordecode:xorkey=0x2020` gives it.
+        let response = PluginTest::<XorDecode>::new()
+            .option("xorkey", "0x2020")
+            .scan(b"hELLO")
+            .expect("scans");
+        assert_eq!(
+            response.results,
+            Some(json!({"xorkey": "0x2020", "source": "option"}))
+        );
+        assert_eq!(response.extracted.len(), 1);
+        let child = &response.extracted[0];
+        assert_eq!(child.content, b"Hello");
+        assert_eq!(
+            child.payload_meta,
+            PayloadMeta::new().with_extra("xorkey", "0x2020")
+        );
+        // A number, as a TOML file gives it.
+        let response = PluginTest::<XorDecode>::new()
+            .option("xorkey", 32)
+            .scan(b"A")
+            .expect("scans");
+        assert_eq!(response.extracted[0].content, b"a");
+    }
+
+    #[test]
+    fn a_key_in_the_dispatch_meta_wins_over_the_option() {
+        let response = PluginTest::<XorDecode>::new()
+            .option("xorkey", "0x01")
+            .dispatch_meta(
+                "yara",
+                json!({"xor_rule": {"xorkey": 32, "plugin": "xordecode"}}),
+            )
+            .scan(b"ABC")
+            .expect("scans");
+        assert_eq!(
+            response.results,
+            Some(json!({"xorkey": "0x20", "source": "dispatch_meta"}))
+        );
+        assert_eq!(response.extracted[0].content, b"abc");
+        // A bad key there is an error on that payload.
+        let err = PluginTest::<XorDecode>::new()
+            .dispatch_meta("yara", json!({"xorkey": "zz"}))
+            .scan(b"ABC")
+            .expect_err("a bad key");
+        assert!(
+            matches!(&err, TestError::Failed(m) if m.contains("invalid xorkey")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn no_key_anywhere_is_an_error() {
+        let test = PluginTest::<XorDecode>::new();
+        test.start().expect("starts without a key");
+        let err = test.scan(b"ABC").expect_err("no key");
+        assert_eq!(
+            err,
+            TestError::Failed("no xorkey: none in the dispatch meta and no `xorkey` option".into())
+        );
+    }
+
+    #[test]
+    fn a_bad_key_option_is_rejected_naming_the_option() {
+        for bad in [json!("zz"), json!(""), json!([1])] {
+            let err = PluginTest::<XorDecode>::new()
+                .option("xorkey", bad.clone())
+                .start()
+                .expect_err("rejected");
+            assert!(
+                matches!(&err, TestError::Config(m) if m.contains("`xorkey`")),
+                "{bad}: {err:?}"
+            );
+        }
+    }
 
     #[test]
     fn keys_parse_in_every_documented_form() {
