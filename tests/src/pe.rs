@@ -14,7 +14,8 @@ fn u32le(v: u32) -> [u8; 4] {
     v.to_le_bytes()
 }
 
-/// The import directory for `dlls`, placed at `rva` (its size does not depend on `rva`).
+/// The import directory for `dlls`, placed at `rva` (its size does not depend on `rva`). A
+/// function written `#N` is imported by ordinal N.
 fn idata(rva: u32, dlls: &[(&str, &[&str])]) -> Vec<u8> {
     let descriptors = (dlls.len() + 1) * 20;
     let thunks: usize = dlls.iter().map(|(_, f)| (f.len() + 1) * 8).sum();
@@ -24,6 +25,11 @@ fn idata(rva: u32, dlls: &[(&str, &[&str])]) -> Vec<u8> {
     for (_, functions) in dlls {
         let mut rvas = Vec::new();
         for f in *functions {
+            if let Some(ordinal) = f.strip_prefix('#') {
+                let ordinal: u64 = ordinal.parse().expect("an ordinal");
+                rvas.push(0x8000_0000_0000_0000 | ordinal);
+                continue;
+            }
             rvas.push((names_start + names.len()) as u64);
             names.extend_from_slice(&u16le(0));
             names.extend_from_slice(f.as_bytes());
@@ -207,10 +213,14 @@ pub const RESOURCE: &[u8] = b"embedded resource payload";
 
 /// The PE file.
 pub fn build_pe() -> Vec<u8> {
-    let dlls: &[(&str, &[&str])] = &[
+    build_pe_importing(&[
         ("KERNEL32.dll", &["ExitProcess", "GetProcAddress"]),
         ("USER32.dll", &["MessageBoxA"]),
-    ];
+    ])
+}
+
+/// The same PE file importing `dlls` instead (`#N` imports ordinal N).
+pub fn build_pe_importing(dlls: &[(&str, &[&str])]) -> Vec<u8> {
     let text = vec![0xc3u8; 64];
     let mut out = Vec::new();
     let mut w = Writer::new(true, 0x1000, 0x200, &mut out);

@@ -5,7 +5,8 @@
 //! xz, zstd; ZipCrypto and AES, tried with each of `passwords`), gzip, bzip2, xz, zstd, tar,
 //! 7z. Members are never written to disk.
 //!
-//! Results: `{"format": "zip", "members": 3, "extracted": 2}`. Each extracted payload has
+//! Results: `{"format": "zip", "members": 3, "extracted": 2}`: the members looked at (a limit
+//! may stop the walk before the last) and those extracted. Each extracted payload has
 //! `extra_data` `{"filename": .., "path": .., "archive": "zip"}` (the member's name and its
 //! path inside the archive). Problems with single members (a wrong password, a member over a
 //! limit, corrupt data) are errors in the response; the other members are still extracted.
@@ -55,13 +56,25 @@ pub struct Limits {
     pub total_limit: &'static str,
 }
 
+// The options' defaults, written once for [`Decompress`]'s declared options and
+// [`Limits::default`].
+/// `max_member_size`: 100 MiB.
+const DEFAULT_MAX_MEMBER_SIZE: i64 = 100 << 20;
+/// `max_total_size`: 1 GiB.
+const DEFAULT_MAX_TOTAL_SIZE: i64 = 1 << 30;
+/// `max_members`.
+const DEFAULT_MAX_MEMBERS: i64 = 10_000;
+/// `max_ratio`.
+const DEFAULT_MAX_RATIO: i64 = 1_000;
+
+/// The options' declared defaults.
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_member_size: 100 << 20,
-            max_total_size: 1 << 30,
-            max_members: 10_000,
-            max_ratio: 1_000,
+            max_member_size: DEFAULT_MAX_MEMBER_SIZE as u64,
+            max_total_size: DEFAULT_MAX_TOTAL_SIZE as u64,
+            max_members: DEFAULT_MAX_MEMBERS as usize,
+            max_ratio: DEFAULT_MAX_RATIO as u64,
             member_limit: "max_member_size",
             total_limit: "max_total_size",
         }
@@ -292,7 +305,7 @@ impl Extraction {
         // starts the escape of a byte.
         let filename = path.rsplit('/').next().unwrap_or(path);
         let filename = filename.rsplit("\\\\").next().unwrap_or(filename);
-        let mut meta = PayloadMeta::default().with_extra("archive", format.name());
+        let mut meta = PayloadMeta::new().with_extra("archive", format.name());
         if !filename.is_empty() {
             meta = meta.with_extra("filename", filename);
         }
@@ -300,7 +313,7 @@ impl Extraction {
             meta = meta.with_extra("path", path);
         }
         self.extracted
-            .push(ExtractedPayload::with_meta(content, meta));
+            .push(ExtractedPayload::new(content).with_meta(meta));
     }
 
     /// Looks at one member from `reader` within the limits; `compressed` is its compressed
@@ -575,9 +588,12 @@ fn seven_z_blocks<R: Read + Seek>(
             && !out.stopped
             && in_block > seen
         {
+            let (left, them) = match in_block - seen {
+                1 => ("1 member".to_owned(), "it"),
+                n => (format!("{n} members"), "them"),
+            };
             out.errors.push(Error::msg(format!(
-                "7z: {} members after {name} in its solid block not extracted (reaching them means decompressing it)",
-                in_block - seen
+                "7z: {left} after {name} in its solid block not extracted (reaching {them} means decompressing {name})"
             )));
         }
     }
@@ -666,11 +682,11 @@ pub struct Decompress {
     passwords: Vec<String>,
 }
 
-fn positive(config: &PluginConfig, key: &str, default: u64) -> Result<u64> {
-    match config.get_int(key)? {
-        None => Ok(default),
-        Some(v) if v > 0 => Ok(v as u64),
-        Some(v) => Err(Error::msg(format!(
+/// A declared integer option that must be positive.
+fn positive(config: &PluginConfig, key: &str) -> Result<u64> {
+    match config.int(key)? {
+        v if v > 0 => Ok(v as u64),
+        v => Err(Error::msg(format!(
             "option `{key}` must be positive, got {v}"
         ))),
     }
@@ -679,30 +695,39 @@ fn positive(config: &PluginConfig, key: &str, default: u64) -> Result<u64> {
 impl Plugin for Decompress {
     const INFO: PluginInfo = PluginInfo::new("decompress", env!("CARGO_PKG_VERSION"))
         .author("stoq")
-        .description("Extracts members of zip, gzip, bzip2, xz, zstd, tar and 7z payloads, within limits")
-        .default_options(
-            "passwords = [\"infected\", \"password\"]\nmax_member_size = 104857600\nmax_total_size = 1073741824\nmax_members = 10000\nmax_ratio = 1000",
-        );
+        .description(
+            "Extracts members of zip, gzip, bzip2, xz, zstd, tar and 7z payloads, within limits",
+        )
+        .options(&[
+            OptionSpec::list("passwords", &["infected", "password"])
+                .doc("Passwords tried, in order, on encrypted zip members and 7z archives"),
+            OptionSpec::int("max_member_size", DEFAULT_MAX_MEMBER_SIZE)
+                .doc("Largest member extracted, in bytes (larger ones are refused, mostly unread)"),
+            OptionSpec::int("max_total_size", DEFAULT_MAX_TOTAL_SIZE)
+                .doc("Most bytes decompressed from one archive, kept or refused"),
+            OptionSpec::int("max_members", DEFAULT_MAX_MEMBERS)
+                .doc("Most members looked at in one archive, extracted or not"),
+            OptionSpec::int("max_ratio", DEFAULT_MAX_RATIO)
+                .doc("Largest uncompressed/compressed size ratio of one member"),
+        ]);
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
-        let defaults = Limits::default();
         Ok(Self {
             limits: Limits {
-                max_member_size: positive(config, "max_member_size", defaults.max_member_size)?,
-                max_total_size: positive(config, "max_total_size", defaults.max_total_size)?,
-                max_members: positive(config, "max_members", defaults.max_members as u64)? as usize,
-                max_ratio: positive(config, "max_ratio", defaults.max_ratio)?,
-                ..defaults
+                max_member_size: positive(config, "max_member_size")?,
+                max_total_size: positive(config, "max_total_size")?,
+                max_members: usize::try_from(positive(config, "max_members")?)
+                    .unwrap_or(usize::MAX),
+                max_ratio: positive(config, "max_ratio")?,
+                ..Limits::default()
             },
-            passwords: config
-                .get_list("passwords")?
-                .unwrap_or_else(|| vec!["infected".into(), "password".into()]),
+            passwords: config.list("passwords")?,
         })
     }
 }
 
 impl Worker for Decompress {
-    fn scan(&self, payload: &Payload<'_>, request: &Request<'_>) -> Result<Option<WorkerResponse>> {
+    fn scan(&self, payload: &Payload<'_>, request: &Request<'_>) -> Result<WorkerResponse> {
         let data = payload.content();
         let format = Format::detect(data).ok_or_else(|| {
             Error::msg("not an archive this plugin handles (zip, gzip, bzip2, xz, zstd, tar, 7z)")
@@ -714,10 +739,10 @@ impl Worker for Decompress {
             "format": format.name(),
             "members": extraction.members,
             "extracted": extraction.extracted.len(),
-        }));
-        response.extracted = extraction.extracted;
+        }))
+        .with_extracted(extraction.extracted);
         response.errors = extraction.errors;
-        Ok(Some(response))
+        Ok(response)
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Results: `machine`, `timestamp` (and `compile_time`, RFC 3339), `entry_point`,
 //! `image_base`, `subsystem`, `characteristics`, `is_dll`, `sections` (name, virtual
-//! address and size, raw size, entropy), `imports` (by DLL), `imphash`, `exports`, `signed`
+//! address and size, raw size, and the entropy of the raw data, as pefile's
+//! `get_entropy()`), `imports` (by DLL), `imphash`, `exports`, `signed`
 //! (a security directory is present), `version_info` (the file version and the first string
 //! table of a `VERSION` resource), and `resources` (type/name/language path and size of
 //! each).
@@ -24,6 +25,8 @@
 //! `object` crate's bounds-checked, alignment-free views (a parser that dereferences
 //! misaligned pointers on corrupt RVAs was tried and rejected).
 
+mod ordinals;
+
 use std::collections::HashMap;
 
 use md5::{Digest, Md5};
@@ -34,7 +37,13 @@ use object::read::pe::{
     ResourceDirectoryEntryData, ResourceDirectoryTable, ResourceNameOrId, SectionTable,
 };
 use stoq_plugin_abi::prelude::*;
-use stoq_plugin_abi::serde_json::{Map, Value};
+
+/// The default of `max_resources`, declared once for the option and [`Limits::default`].
+const DEFAULT_MAX_RESOURCES: i64 = 1000;
+
+/// The default of `max_resource_bytes` (64 MiB), declared once for the option and
+/// [`Limits::default`].
+const DEFAULT_MAX_RESOURCE_BYTES: i64 = 64 << 20;
 
 /// What `peinfo` extracts at most from one PE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,11 +54,12 @@ pub struct Limits {
     pub max_resource_bytes: u64,
 }
 
+/// The options' declared defaults.
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_resources: 1000,
-            max_resource_bytes: 64 << 20,
+            max_resources: DEFAULT_MAX_RESOURCES as usize,
+            max_resource_bytes: DEFAULT_MAX_RESOURCE_BYTES as u64,
         }
     }
 }
@@ -65,16 +75,16 @@ impl Plugin for PeInfo {
         .description(
             "PE headers, imports, exports, sections, imphash, version info; resources extracted",
         )
-        .default_options("max_resources = 1000\nmax_resource_bytes = 67108864");
+        .options(&[
+            OptionSpec::int("max_resources", DEFAULT_MAX_RESOURCES)
+                .doc("Most resources extracted from one PE (the rest are listed, not extracted)"),
+            OptionSpec::int("max_resource_bytes", DEFAULT_MAX_RESOURCE_BYTES)
+                .doc("Most bytes of resource data extracted from one PE, all resources together"),
+        ]);
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
-        let defaults = Limits::default();
-        let max = config
-            .get_int("max_resources")?
-            .unwrap_or(defaults.max_resources as i64);
-        let bytes = config
-            .get_int("max_resource_bytes")?
-            .unwrap_or(defaults.max_resource_bytes as i64);
+        let max = config.int("max_resources")?;
+        let bytes = config.int("max_resource_bytes")?;
         Ok(Self {
             limits: Limits {
                 max_resources: usize::try_from(max).map_err(|_| {
@@ -113,7 +123,7 @@ fn subsystem(s: u16) -> String {
     }
 }
 
-/// Shannon entropy in bits per byte.
+/// Shannon entropy in bits per byte (0.0, never -0.0, for data of one byte value).
 fn entropy(data: &[u8]) -> f64 {
     if data.is_empty() {
         return 0.0;
@@ -127,10 +137,37 @@ fn entropy(data: &[u8]) -> f64 {
         .iter()
         .filter(|&&c| c > 0)
         .map(|&c| {
-            let p = c as f64 / len;
-            -p * p.log2()
+            let c = c as f64;
+            // p * log2(1/p): each term is >= +0.0.
+            c / len * (len / c).log2()
         })
         .sum()
+}
+
+/// A section's raw data as pefile (and the Windows loader) reads it: `SizeOfRawData` bytes
+/// at `PointerToRawData`, rounded down to 512 when the file alignment is at least 512, cut at
+/// the end of the file. Its entropy is pefile's `get_entropy()`. The second value is the
+/// error when the file ends before the section's raw data does.
+fn raw_data<'data>(
+    data: &'data [u8],
+    section: &pe::ImageSectionHeader,
+    file_alignment: u32,
+    name: &str,
+) -> (&'data [u8], Option<Error>) {
+    let mut offset = section.pointer_to_raw_data.get(LE);
+    if file_alignment >= 0x200 {
+        offset &= !0x1ff;
+    }
+    let size = section.size_of_raw_data.get(LE) as usize;
+    let rest = data.get(offset as usize..).unwrap_or_default();
+    let bytes = &rest[..size.min(rest.len())];
+    let error = (bytes.len() < size).then(|| {
+        Error::msg(format!(
+            "section {name}: its raw data ({size} bytes at offset 0x{offset:x}) runs past the end of the file; {} bytes present",
+            bytes.len()
+        ))
+    });
+    (bytes, error)
 }
 
 /// Seconds since 1970 as RFC 3339 (UTC).
@@ -495,19 +532,19 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8], limits: &Limits) -> Result<Inspec
     let sections = file.section_table();
     let mut errors = Vec::new();
 
-    let section_list: Vec<Value> = sections
-        .iter()
-        .map(|s| {
-            let bytes = s.pe_data(data).unwrap_or(&[]);
-            json!({
-                "name": text(s.name.split(|b| *b == 0).next().unwrap_or(&[])),
-                "virtual_address": s.virtual_address.get(LE),
-                "virtual_size": s.virtual_size.get(LE),
-                "raw_size": s.size_of_raw_data.get(LE),
-                "entropy": entropy(bytes),
-            })
-        })
-        .collect();
+    let mut section_list = Vec::new();
+    for s in sections.iter() {
+        let name = text(s.name.split(|b| *b == 0).next().unwrap_or(&[]));
+        let (bytes, cut) = raw_data(data, s, optional.file_alignment(), &name);
+        errors.extend(cut);
+        section_list.push(json!({
+            "name": name,
+            "virtual_address": s.virtual_address.get(LE),
+            "virtual_size": s.virtual_size.get(LE),
+            "raw_size": s.size_of_raw_data.get(LE),
+            "entropy": entropy(bytes),
+        }));
+    }
 
     let mut imports = Map::new();
     let mut pairs = Vec::new();
@@ -534,13 +571,23 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8], limits: &Limits) -> Result<Inspec
                     address => address,
                 };
                 let mut functions = Vec::new();
+                let mut imphash_names = Vec::new();
                 match table.thunks(first) {
                     Ok(mut thunks) => loop {
                         match thunks.next::<Pe>() {
                             Ok(Some(thunk)) => match table.import::<Pe>(thunk) {
-                                Ok(Import::Name(_, name)) => functions.push(text(name)),
+                                Ok(Import::Name(_, name)) => {
+                                    functions.push(text(name));
+                                    imphash_names.push(text(name));
+                                }
                                 Ok(Import::Ordinal(ordinal)) => {
-                                    functions.push(format!("ord{ordinal}"))
+                                    functions.push(format!("ord{ordinal}"));
+                                    // pefile names the ordinals of ws2_32, wsock32 and oleaut32
+                                    // in the imphash, as YARA does.
+                                    imphash_names.push(
+                                        ordinals::imphash_name(&dll.to_ascii_lowercase(), ordinal)
+                                            .map_or_else(|| format!("ord{ordinal}"), str::to_owned),
+                                    );
                                 }
                                 Err(e) => {
                                     errors.push(Error::msg(format!("import from {dll}: {e}")))
@@ -558,7 +605,7 @@ fn inspect_as<Pe: ImageNtHeaders>(data: &[u8], limits: &Limits) -> Result<Inspec
                     },
                     Err(e) => errors.push(Error::msg(format!("imports of {dll}: {e}"))),
                 }
-                pairs.extend(functions.iter().map(|f| (dll.clone(), f.clone())));
+                pairs.extend(imphash_names.into_iter().map(|f| (dll.clone(), f)));
                 imports.insert(dll, json!(functions));
             },
             Err(e) => errors.push(Error::msg(format!("import table: {e}"))),
@@ -653,18 +700,14 @@ pub fn inspect_with(data: &[u8], limits: &Limits) -> Result<Inspection> {
 }
 
 impl Worker for PeInfo {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         let (results, resources, errors) = inspect_with(payload.content(), &self.limits)?;
-        let extracted = resources.into_iter().map(|(path, bytes)| {
-            ExtractedPayload::with_meta(bytes, PayloadMeta::default().with_extra("resource", path))
-        });
+        let extracted = resources
+            .into_iter()
+            .map(|(path, bytes)| ExtractedPayload::new(bytes).with_extra("resource", path));
         let mut response = WorkerResponse::new(results).with_extracted(extracted);
         response.errors = errors;
-        Ok(Some(response))
+        Ok(response)
     }
 }
 

@@ -5,8 +5,9 @@
 //! `.yar`/`.yara` file in them, sorted); both default to the rules bundled in the plugin, which
 //! recognise zip, gzip, bzip2, xz, zstd, tar, 7z, email, PE and base64 payloads and route them
 //! to `decompress`, `smtp`, `peinfo` and `b64decode`, each in time linear in the payload's
-//! size. Rules are compiled once, when the plugin starts; a syntax error stops it with the file
-//! and line. `strings_limit` (default 10) caps the matched strings reported per pattern.
+//! size. Rules are compiled once, when the plugin starts; a syntax error stops it with the
+//! option, the file and the line. `strings_limit` (default 10) caps the matched strings
+//! reported per pattern.
 //!
 //! Worker results: `{"matches": [{"rule", "namespace", "tags", "meta", "strings": [{"identifier",
 //! "offset", "data"}]}]}` (match data as stoq encodes bytes).
@@ -19,7 +20,6 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use stoq_plugin_abi::prelude::*;
-use stoq_plugin_abi::serde_json::{Map, Value};
 use yara_x::{Compiler, MetaValue, Rules, Scanner, SourceCode};
 
 /// The bundled rules.
@@ -135,32 +135,33 @@ impl Plugin for Yara {
     const INFO: PluginInfo = PluginInfo::new("yara", env!("CARGO_PKG_VERSION"))
         .author("stoq")
         .description("YARA-X rules: matches as a worker, routing by rule meta as a dispatcher")
-        .default_options("strings_limit = 10");
+        .options(&[
+            OptionSpec::list("worker_rules", &[])
+                .doc("Rule files or folders (.yar, .yara) the worker reports; empty: the bundled rules"),
+            OptionSpec::list("dispatch_rules", &[])
+                .doc("Rule files or folders whose meta `plugin` routes payloads; empty: the bundled rules"),
+            OptionSpec::int("strings_limit", 10)
+                .doc("Most matched strings the worker reports per pattern"),
+        ]);
 
     fn new(config: &mut PluginConfig) -> Result<Self> {
-        let limit = config.get_int("strings_limit")?.unwrap_or(10);
+        let limit = config.int("strings_limit")?;
+        let strings_limit = usize::try_from(limit)
+            .map_err(|_| Error::msg(format!("option `strings_limit` must be >= 0, got {limit}")))?;
+        // Compile errors name the option the rules came from.
+        let rules = |key: &str| {
+            compile(&config.list(key)?).map_err(|e| Error::msg(format!("option `{key}`: {e}")))
+        };
         Ok(Self {
-            worker: RuleSet::new(
-                compile(&config.get_list("worker_rules")?.unwrap_or_default())?,
-                false,
-            ),
-            dispatch: RuleSet::new(
-                compile(&config.get_list("dispatch_rules")?.unwrap_or_default())?,
-                true,
-            ),
-            strings_limit: usize::try_from(limit).map_err(|_| {
-                Error::msg(format!("option `strings_limit` must be >= 0, got {limit}"))
-            })?,
+            worker: RuleSet::new(rules("worker_rules")?, false),
+            dispatch: RuleSet::new(rules("dispatch_rules")?, true),
+            strings_limit,
         })
     }
 }
 
 impl Worker for Yara {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<Option<WorkerResponse>> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         let data = payload.content();
         let mut matches = Vec::new();
         self.worker.scan(data, &mut |rule| {
@@ -187,9 +188,9 @@ impl Worker for Yara {
             }));
         })?;
         if matches.is_empty() {
-            return Ok(None);
+            return Ok(WorkerResponse::empty());
         }
-        Ok(Some(WorkerResponse::new(json!({ "matches": matches }))))
+        Ok(WorkerResponse::new(json!({ "matches": matches })))
     }
 }
 
@@ -198,8 +199,8 @@ impl Dispatcher for Yara {
         &self,
         payload: &Payload<'_>,
         _request: &Request<'_>,
-    ) -> Result<Option<DispatcherResponse>> {
-        let mut response = DispatcherResponse::default();
+    ) -> Result<DispatcherResponse> {
+        let mut response = DispatcherResponse::empty();
         self.dispatch.scan(payload.content(), &mut |rule| {
             let mut meta = Map::new();
             for (key, value) in rule.metadata() {
@@ -224,7 +225,7 @@ impl Dispatcher for Yara {
                 .meta
                 .insert(rule.identifier().to_owned(), Value::Object(meta));
         })?;
-        Ok(Some(response))
+        Ok(response)
     }
 }
 

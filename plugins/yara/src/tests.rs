@@ -1,27 +1,29 @@
-//! The bundled routing, rule errors, matches and the `save` convention.
+//! The bundled routing, rule errors, matches and the `save` convention, run through
+//! [`PluginTest`] as the host runs the plugin.
+
+use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
 
-fn dispatcher(rules: &str) -> (Yara, tempfile_free::Dir) {
+/// The plugin with `rules` as its worker and dispatch rules, and the folder holding them.
+fn with_rules(rules: &str) -> (PluginTest<Yara>, tempfile_free::Dir) {
     let dir = tempfile_free::Dir::new();
     let path = dir.write("rules.yar", rules);
-    let mut config = PluginConfig::new(
-        "yara",
-        json!({"dispatch_rules": path, "worker_rules": path})
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        &[],
-    )
-    .expect("config");
-    (Yara::new(&mut config).expect("compiles"), dir)
+    let test = PluginTest::<Yara>::new()
+        .option("dispatch_rules", path.as_str())
+        .option("worker_rules", path.as_str());
+    (test, dir)
 }
 
-fn dispatch(yara: &Yara, data: &[u8]) -> DispatcherResponse {
-    let facts = Map::new();
-    yara.get_dispatches(&Payload::for_test(data, &facts), &Request::for_test(&facts))
-        .expect("dispatches")
-        .expect("answers")
+fn dispatch(yara: &PluginTest<Yara>, data: &[u8]) -> DispatcherResponse {
+    yara.dispatch(data).expect("dispatches")
+}
+
+/// The plugin with the bundled rules, started (its rules compiled).
+fn bundled() -> PluginTest<Yara> {
+    let test = PluginTest::<Yara>::new();
+    test.start().expect("bundled rules compile");
+    test
 }
 
 /// A temporary directory without a dev-dependency.
@@ -41,6 +43,10 @@ mod tempfile_free {
             Self(dir)
         }
 
+        pub fn path(&self) -> String {
+            self.0.to_string_lossy().into_owned()
+        }
+
         pub fn write(&self, name: &str, text: &str) -> String {
             let path = self.0.join(name);
             std::fs::write(&path, text).expect("write");
@@ -57,8 +63,7 @@ mod tempfile_free {
 
 #[test]
 fn bundled_rules_route_each_format() {
-    let mut config = PluginConfig::new("yara", Map::new(), &[]).expect("config");
-    let yara = Yara::new(&mut config).expect("bundled rules compile");
+    let yara = bundled();
     let mut pe = vec![0u8; 256];
     pe[..2].copy_from_slice(b"MZ");
     pe[0x3c] = 0x80;
@@ -100,7 +105,7 @@ fn bundled_rules_route_each_format() {
 }
 
 #[test]
-fn a_syntax_error_names_the_file_and_line() {
+fn a_syntax_error_names_the_option_the_file_and_the_line() {
     let dir = tempfile_free::Dir::new();
     let path = dir.write(
         "broken.yar",
@@ -111,24 +116,72 @@ fn a_syntax_error_names_the_file_and_line() {
     };
     let text = err.to_string();
     assert!(text.contains(&path) && text.contains(":2:"), "{text}");
+    // The plugin does not start, and says which option named the file.
+    for key in ["worker_rules", "dispatch_rules"] {
+        let err = PluginTest::<Yara>::new()
+            .option(key, path.as_str())
+            .start()
+            .unwrap_err();
+        let TestError::Config(message) = &err else {
+            panic!("expected a rejected option, got {err:?}")
+        };
+        assert!(
+            message.starts_with(&format!("option `{key}`: rule syntax error:")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&path) && message.contains(":2:"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn rule_folders_are_read_in_order_and_missing_files_are_config_errors() {
+    let dir = tempfile_free::Dir::new();
+    dir.write("b.yar", "rule from_b { condition: true }");
+    dir.write("a.yara", "rule from_a { condition: true }");
+    dir.write("notes.txt", "not rules");
+    let folder = dir.path();
+    let test = PluginTest::<Yara>::new()
+        .option("worker_rules", folder.as_str())
+        .option("dispatch_rules", folder.as_str());
+    let response = test.scan(b"anything").expect("scans");
+    let rules: Vec<&Value> = response.results.as_ref().expect("matches")["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["rule"])
+        .collect();
+    assert_eq!(rules, [&json!("from_a"), &json!("from_b")]);
+
+    let missing = format!("{folder}/none.yar");
+    let err = PluginTest::<Yara>::new()
+        .option("dispatch_rules", missing.as_str())
+        .start()
+        .unwrap_err();
+    let TestError::Config(message) = &err else {
+        panic!("expected a rejected option, got {err:?}")
+    };
+    assert!(
+        message.starts_with(&format!(
+            "option `dispatch_rules`: cannot read rule file {missing}: "
+        )),
+        "{message}"
+    );
 }
 
 #[test]
 fn matches_report_rule_tags_meta_and_strings() {
-    let (yara, _dir) = dispatcher(
+    let (yara, _dir) = with_rules(
         "rule fox : animal { meta: plugin = \"hash, entropy\" xorkey = \"0x41\" save = \"false\"\n\
          strings: $a = \"fox\" condition: $a }",
     );
-    let facts = Map::new();
     let data = b"The quick brown fox, fox, fox";
-    let results = yara
-        .scan(&Payload::for_test(data, &facts), &Request::for_test(&facts))
-        .expect("scans")
-        .expect("matches")
-        .results
-        .expect("results");
+    let results = yara.scan(data).expect("scans").results.expect("matches");
     let m = &results["matches"][0];
     assert_eq!(m["rule"], "fox");
+    assert_eq!(m["namespace"], "default");
     assert_eq!(m["tags"], json!(["animal"]));
     assert_eq!(m["meta"]["xorkey"], "0x41");
     assert_eq!(
@@ -141,6 +194,79 @@ fn matches_report_rule_tags_meta_and_strings() {
     assert_eq!(answer.plugin_names, ["hash", "entropy"]);
     assert_eq!(answer.meta["fox"]["xorkey"], "0x41");
     assert_eq!(answer.should_archive, Some(false));
+
+    // Nothing matches: nothing to report, and nowhere to route.
+    assert!(yara.scan(b"a lazy dog").expect("scans").is_empty());
+    assert_eq!(dispatch(&yara, b"a lazy dog"), DispatcherResponse::empty());
+}
+
+#[test]
+fn strings_limit_caps_the_strings_reported_per_pattern() {
+    let rules = "rule fox { strings: $a = \"fox\" $b = \"dog\" condition: $a or $b }";
+    let data = b"fox fox fox fox dog dog dog";
+    let count = |limit: Option<&str>| {
+        let (mut yara, _dir) = with_rules(rules);
+        if let Some(limit) = limit {
+            yara = yara.option("strings_limit", limit);
+        }
+        let results = yara.scan(data).expect("scans").results.expect("matches");
+        results["matches"][0]["strings"].as_array().unwrap().len()
+    };
+    assert_eq!(count(None), 7, "the default, 10, keeps all");
+    assert_eq!(count(Some("2")), 4, "two of each pattern");
+    assert_eq!(count(Some("0")), 0);
+}
+
+#[test]
+fn options_are_declared_and_read() {
+    let declared: Vec<(&str, OptionKind, Option<Value>)> = Yara::INFO
+        .options
+        .iter()
+        .map(|o| (o.name, o.kind, o.default_value()))
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            ("worker_rules", OptionKind::List, Some(json!([]))),
+            ("dispatch_rules", OptionKind::List, Some(json!([]))),
+            ("strings_limit", OptionKind::Int, Some(json!(10))),
+        ]
+    );
+    assert!(Yara::INFO.options.iter().all(|o| !o.doc.is_empty()));
+    let test = PluginTest::<Yara>::new()
+        .option("strings_limit", 3)
+        .option("worker_rules", "")
+        .option("dispatch_rules", "");
+    assert_eq!(test.unused_options(), Ok(vec![]));
+}
+
+#[test]
+fn a_bad_option_value_is_a_config_error_naming_the_key() {
+    let cases = [
+        (
+            "strings_limit",
+            json!("ten"),
+            "plugin `yara`: option `strings_limit`: expected an integer, got \"ten\"",
+        ),
+        (
+            "strings_limit",
+            json!(-1),
+            "option `strings_limit` must be >= 0, got -1",
+        ),
+        (
+            "worker_rules",
+            json!({"path": "a.yar"}),
+            "plugin `yara`: option `worker_rules`: expected a list, got {\"path\":\"a.yar\"}",
+        ),
+    ];
+    for (key, value, message) in cases {
+        let test = PluginTest::<Yara>::new().option(key, value.clone());
+        assert_eq!(
+            test.start().unwrap_err(),
+            TestError::Config(message.to_owned()),
+            "{key} = {value}"
+        );
+    }
 }
 
 /// Standard base64 with padding (the test needs no encoder crate).
@@ -169,11 +295,6 @@ fn wrap(text: &str, width: usize, eol: &str) -> String {
         .chunks(width)
         .map(|line| format!("{}{eol}", String::from_utf8_lossy(line)))
         .collect()
-}
-
-fn bundled() -> Yara {
-    let mut config = PluginConfig::new("yara", Map::new(), &[]).expect("config");
-    Yara::new(&mut config).expect("bundled rules compile")
 }
 
 #[test]
@@ -272,7 +393,6 @@ fn bundled_rules_scan_adversarial_inputs_in_linear_time() {
     const LARGE: usize = 4 << 20;
     const RUNS: usize = 3;
     let yara = bundled();
-    let facts = Map::new();
     let small = adversarial(SMALL);
     let large = adversarial(LARGE);
     // The expected routing, which also shows the rules are evaluated to the end.
@@ -282,13 +402,10 @@ fn bundled_rules_scan_adversarial_inputs_in_linear_time() {
         _ => vec![],
     };
     let scan = |data: &[u8], worker: bool| {
-        let payload = Payload::for_test(data, &facts);
-        let request = Request::for_test(&facts);
         if worker {
-            std::hint::black_box(yara.scan(&payload, &request).expect("scans"));
+            std::hint::black_box(yara.scan(data).expect("scans"));
         } else {
-            let answer = yara.get_dispatches(&payload, &request).expect("dispatches");
-            std::hint::black_box(answer);
+            std::hint::black_box(yara.dispatch(data).expect("dispatches"));
         }
     };
     for ((name, small), (_, large)) in small.iter().zip(&large) {

@@ -62,6 +62,8 @@ use crate::types::{
 };
 use crate::wire::{ItemEnvelope, WorkerEnvelope};
 
+pub mod golden;
+
 /// Why a call through the harness failed, as the host would classify it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
