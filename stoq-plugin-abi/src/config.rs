@@ -95,6 +95,13 @@ impl PluginConfig {
         self.options.keys().map(String::as_str)
     }
 
+    /// An error rejecting option `key` for `reason`, in the host's form (``plugin `x`: option
+    /// `key`: reason``), for checks the declarations cannot express (ranges, files):
+    /// `return Err(config.reject("max_size", "must be at least 1").into())`.
+    pub fn reject(&self, key: &str, reason: impl Into<String>) -> OptionError {
+        self.error(key, reason)
+    }
+
     fn error(&self, key: &str, reason: impl Into<String>) -> OptionError {
         OptionError {
             plugin: self.plugin_name.clone(),
@@ -296,6 +303,15 @@ mod tests {
         assert_eq!(
             c.required_workers(),
             &BTreeSet::from(["entropy".to_owned(), "mimetype".to_owned()])
+        );
+    }
+
+    #[test]
+    fn reject_names_plugin_and_key() {
+        let c = config(json!({"max": -1}));
+        assert_eq!(
+            c.reject("max", "must be at least 0, got -1").to_string(),
+            "plugin `demo`: option `max`: must be at least 0, got -1"
         );
     }
 
