@@ -14,8 +14,10 @@ fn hash_dir() -> tempfile::TempDir {
 fn stoq_list_shows_declared_options_with_type_default_and_doc() {
     let dir = hash_dir();
     let listing = json(&["list", "--json", "--plugin-dir", dir.path().to_str().unwrap()]);
-    let hash = &listing["plugins"][0];
-    assert_eq!(hash["name"], "hash");
+    let hash = listing["plugins"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "hash"))
+        .expect("hash listed");
     let sha512 = hash["options"]
         .as_array()
         .expect("options")
@@ -87,7 +89,12 @@ fn two_plugins_of_one_library_load_with_their_own_options() {
     let dir = plugin_dir(&[&test_plugin("stoq_test_two_workers")]);
     let plugins = dir.path().to_str().unwrap();
     let listing = json(&["list", "--json", "--plugin-dir", plugins]);
-    let entries = listing["plugins"].as_array().expect("plugins");
+    let entries: Vec<&serde_json::Value> = listing["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("worker_")))
+        .collect();
     let names: Vec<&str> = entries.iter().filter_map(|p| p["name"].as_str()).collect();
     assert_eq!(names, ["worker_a", "worker_b"]);
     assert_eq!(entries[0]["path"], entries[1]["path"], "one library");
@@ -127,12 +134,11 @@ fn a_plugin_that_needs_a_newer_stoq_is_refused_naming_both_versions() {
     ]);
     let listing = json(&["list", "--json", "--plugin-dir", dir.path().to_str().unwrap()]);
     let error = listing["load_errors"][0]["error"].as_str().unwrap_or_default();
+    let version = String::from_utf8(run(&["--version"]).stdout).expect("UTF-8");
+    let version = version.split_whitespace().last().expect("a version");
     assert_eq!(
         error,
-        format!(
-            "plugin `future_worker` needs stoq 999.0.0 or newer; this is stoq {}",
-            env!("CARGO_PKG_VERSION")
-        )
+        format!("plugin `future_worker` needs stoq 999.0.0 or newer; this is stoq {version}")
     );
     let names: Vec<&str> = listing["plugins"]
         .as_array()
@@ -140,7 +146,8 @@ fn a_plugin_that_needs_a_newer_stoq_is_refused_naming_both_versions() {
         .iter()
         .filter_map(|p| p["name"].as_str())
         .collect();
-    assert_eq!(names, ["hash"], "the others load");
+    assert!(names.contains(&"hash"), "the others load: {names:?}");
+    assert!(!names.contains(&"future_worker"));
 }
 
 #[test]

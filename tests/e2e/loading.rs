@@ -356,7 +356,7 @@ fn a_cached_manifest_spares_opening_libraries_a_run_does_not_use() {
     let mut entries: Value =
         serde_json::from_slice(&std::fs::read(&cache_file).expect("cache")).expect("JSON");
     let key = lib.canonicalize().expect("canonical");
-    let manifest = &mut entries[key.to_str().unwrap()]["found"]["manifest"];
+    let manifest = &mut entries[key.to_str().unwrap()]["found"]["manifest"]["plugins"][0];
     assert_eq!(
         manifest["name"], "byte_stats",
         "the probe read the manifest"
