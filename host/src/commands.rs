@@ -107,7 +107,8 @@ pub fn engine(args: &ScanSettings) -> Result<(Engine, RequestMeta)> {
         let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         bail!("{}", lines.join("\n  "));
     }
-    let mut request_meta = RequestMeta::new().with_extra_data(setup::request_extra(&args.request_extra)?);
+    let mut request_meta =
+        RequestMeta::new().with_extra_data(setup::request_extra(&args.request_extra)?);
     request_meta.source = args.request_source.clone();
     Ok((engine, request_meta))
 }

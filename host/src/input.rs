@@ -132,9 +132,7 @@ fn read_regular(file: File, size: u64, limit: u64) -> Result<Content, InputError
         return Ok(Content::Unread { size });
     }
     if size >= MAP_FROM {
-        return Ok(Content::Bytes(stoq_loader::mapped::map_file(
-            &file,
-        )?));
+        return Ok(Content::Bytes(stoq_loader::mapped::map_file(&file)?));
     }
     // The file as `fstat` saw it: exactly `size` bytes (a file that grows meanwhile is read up
     // to that size; one that shrinks gives what is left).

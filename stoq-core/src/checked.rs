@@ -94,7 +94,9 @@ pub enum OptionProblem {
         suggestion: Option<String>,
     },
     /// stoQ's `min_stoq_version` option asks for a newer stoq (stoQ warns and loads anyway).
-    #[error("plugin `{plugin}`: option `min_stoq_version` (from {origin}) asks for stoq {wanted}, this is stoq {running}")]
+    #[error(
+        "plugin `{plugin}`: option `min_stoq_version` (from {origin}) asks for stoq {wanted}, this is stoq {running}"
+    )]
     OlderStoq {
         /// The plugin.
         plugin: String,
@@ -302,7 +304,10 @@ mod tests {
         let (_, problems) = check(
             "hash",
             &declared(),
-            &[(OptionSource::ConfigFile(Some("/etc/stoq.toml".into())), &config)],
+            &[(
+                OptionSource::ConfigFile(Some("/etc/stoq.toml".into())),
+                &config,
+            )],
         );
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -315,7 +320,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            problems.iter().map(OptionProblem::is_error).collect::<Vec<_>>(),
+            problems
+                .iter()
+                .map(OptionProblem::is_error)
+                .collect::<Vec<_>>(),
             [false, true, true, true]
         );
     }
@@ -332,7 +340,9 @@ mod tests {
     fn min_stoq_version_option_warns_as_stoq_does() {
         let cli = options(json!({"min_stoq_version": "9999.9999"}));
         let (_, problems) = check("hash", &[], &[(OptionSource::CommandLine, &cli)]);
-        assert!(matches!(&problems[..], [OptionProblem::OlderStoq { wanted, .. }] if wanted == "9999.9999"));
+        assert!(
+            matches!(&problems[..], [OptionProblem::OlderStoq { wanted, .. }] if wanted == "9999.9999")
+        );
         assert!(!problems[0].is_error());
     }
 

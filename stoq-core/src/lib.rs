@@ -19,6 +19,7 @@ pub mod registry;
 mod time;
 mod timeout;
 
+pub use checked::{OptionLayers, OptionProblem, OptionSource};
 pub use engine::{
     Content, Delivery, Engine, EngineBuilder, Finished, Limits, Loader, PendingScan, Settings,
     Submission,
@@ -27,7 +28,6 @@ pub use error::PluginError;
 pub use model::{ErrorRecord, PayloadResults, PluginsRun, StoqResponse};
 pub use options::{ConfigError, ConfigFile, CoreConfig, Options};
 pub use plugin::PluginHandle;
-pub use checked::{OptionLayers, OptionProblem, OptionSource};
 pub use registry::{LoadFailure, PluginEntry, Preflight, Registry, Verdict};
 pub use stoq_loader::Role;
 

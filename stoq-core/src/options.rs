@@ -221,7 +221,10 @@ mod tests {
     fn a_plugin_file_may_hold_tables_per_plugin() {
         let text = "[options]\nshared = 1\n[worker_b]\nshared = 2\nown = true\n";
         let options = parse_plugin_file(text, &["worker_a", "worker_b"]).expect("valid");
-        assert_eq!(Value::Object(options["worker_a"].clone()), serde_json::json!({"shared": 1}));
+        assert_eq!(
+            Value::Object(options["worker_a"].clone()),
+            serde_json::json!({"shared": 1})
+        );
         assert_eq!(
             Value::Object(options["worker_b"].clone()),
             serde_json::json!({"shared": 2, "own": true})

@@ -333,8 +333,7 @@ impl Instance {
     /// Provider role: tells the provider the host's facts (before [`Instance::ingest`]).
     /// A provider that does not know the method is not an error.
     pub fn provider_start(&self, max_in_flight: usize) -> Result<(), CallError> {
-        let input = serde_json::to_vec(&ProviderStart::new(max_in_flight))
-            .unwrap_or_default();
+        let input = serde_json::to_vec(&ProviderStart::new(max_in_flight)).unwrap_or_default();
         match self.call(ffi::CALL_PROVIDER_START, &input) {
             Err(e) if e.kind == CallErrorKind::Unsupported => Ok(()),
             other => other.map(drop),

@@ -53,7 +53,10 @@ fn check_manifest(manifest: &Manifest) -> Result<(), String> {
             ));
         }
         if names.contains(&plugin.name.as_str()) {
-            return Err(format!("two plugins of the library are named `{}`", plugin.name));
+            return Err(format!(
+                "two plugins of the library are named `{}`",
+                plugin.name
+            ));
         }
         names.push(&plugin.name);
     }
@@ -303,7 +306,6 @@ extern "C" fn host_log(record: LogRecord<'_>) {
         _ => tracing::trace!(target: "stoq::plugin", plugin, plugin_target = target, "{message}"),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

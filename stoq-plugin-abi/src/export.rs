@@ -12,18 +12,18 @@ use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
 use serde_json::{Map, Value, json};
 
 use crate::config::{OptionError, PluginConfig};
-use crate::options::OptionSpec;
 use crate::ffi::{self, HostApi, NewInstance, PayloadInput, PluginError, PluginInstance_TO};
+use crate::options::OptionSpec;
 use crate::payload::{Payload, Request};
 use crate::plugin::{
     Archiver, Connector, Decorator, Dispatcher, Plugin, PluginInfo, Provider, Sink, Worker,
 };
 use crate::provider::ItemOutcome;
-use crate::wire::{InstanceConfig, InstanceFacts, ProviderStart, WorkerEnvelope};
 use crate::types::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, Error, ExtractedPayload, Result,
     WorkerResponse,
 };
+use crate::wire::{InstanceConfig, InstanceFacts, ProviderStart, WorkerEnvelope};
 
 type ScanFn<T> = fn(&T, &Payload<'_>, &Request<'_>) -> Result<WorkerResponse>;
 type DispatchFn<T> = fn(&T, &Payload<'_>, &Request<'_>) -> Result<DispatcherResponse>;
@@ -425,10 +425,7 @@ fn parse_json(text: RStr<'_>) -> Result<Value, PluginError> {
 // The role entry points, shared by the FFI adapter and the test harness
 // ([`crate::testing`]), so that a plugin's own tests run the code the host runs.
 
-fn with_payload<R>(
-    input: &PayloadInput<'_>,
-    f: impl FnOnce(&Payload<'_>, &Request<'_>) -> R,
-) -> R {
+fn with_payload<R>(input: &PayloadInput<'_>, f: impl FnOnce(&Payload<'_>, &Request<'_>) -> R) -> R {
     let payload = Payload::new(
         input.content.as_slice(),
         input.payload_id.as_str(),
@@ -533,7 +530,10 @@ pub(crate) fn call_outcome<T: Plugin>(
     })
 }
 
-pub(crate) fn call_stop<T: Plugin>(inner: &T, stop_fn: StopFn<T>) -> RResult<RVec<u8>, PluginError> {
+pub(crate) fn call_stop<T: Plugin>(
+    inner: &T,
+    stop_fn: StopFn<T>,
+) -> RResult<RVec<u8>, PluginError> {
     guard(T::INFO.name, ffi::ERROR_FAILED, || {
         stop_fn(inner);
         Ok(RVec::new())
@@ -601,20 +601,23 @@ impl<T: Plugin> ffi::PluginInstance for Adapter<T> {
 
     fn call(&self, method: RStr<'_>, input: RSlice<'_, u8>) -> RResult<RVec<u8>, PluginError> {
         match (method.as_str(), self.roles.outcome, self.roles.stop) {
-            (ffi::CALL_PROVIDER_START, Some(_), _) => guard(T::INFO.name, ffi::ERROR_FAILED, || {
-                let start: ProviderStart =
-                    serde_json::from_slice(input.as_slice()).map_err(|e| failed(e.into()))?;
-                self.max_in_flight
-                    .store(start.max_in_flight, Ordering::Relaxed);
-                Ok(RVec::new())
-            }),
+            (ffi::CALL_PROVIDER_START, Some(_), _) => {
+                guard(T::INFO.name, ffi::ERROR_FAILED, || {
+                    let start: ProviderStart =
+                        serde_json::from_slice(input.as_slice()).map_err(|e| failed(e.into()))?;
+                    self.max_in_flight
+                        .store(start.max_in_flight, Ordering::Relaxed);
+                    Ok(RVec::new())
+                })
+            }
             (ffi::CALL_PROVIDER_OUTCOME, Some(outcome), _) => {
                 call_outcome(&self.inner, outcome, input.as_slice())
             }
             (ffi::CALL_PROVIDER_STOP, _, Some(stop)) => call_stop(&self.inner, stop),
-            (ffi::CALL_PROVIDER_START | ffi::CALL_PROVIDER_OUTCOME | ffi::CALL_PROVIDER_STOP, ..) => {
-                missing("provider")
-            }
+            (
+                ffi::CALL_PROVIDER_START | ffi::CALL_PROVIDER_OUTCOME | ffi::CALL_PROVIDER_STOP,
+                ..,
+            ) => missing("provider"),
             (other, ..) => RResult::RErr(PluginError {
                 kind: ffi::ERROR_UNSUPPORTED,
                 message: format!("unknown method `{other}`").into(),

@@ -136,10 +136,10 @@ pub mod options;
 pub mod payload;
 pub mod plugin;
 pub mod provider;
-pub mod types;
-pub mod wire;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod types;
+pub mod wire;
 
 pub use config::{OptionError, PluginConfig};
 pub use options::{DeclaredOption, OptionKind, OptionSpec};
@@ -169,8 +169,8 @@ pub mod prelude {
     pub use crate::{
         Archiver, ArchiverResponse, Connector, Decorator, DecoratorResponse, Dispatcher,
         DispatcherResponse, Error, ExtractedPayload, HostLimits, IngestItem, ItemOutcome,
-        ItemStatus, OptionKind, OptionSpec, Payload, PayloadMeta, Plugin, PluginConfig,
-        PluginInfo, Provider, Request, RequestMeta, Result, Sink, Worker, WorkerResponse,
+        ItemStatus, OptionKind, OptionSpec, Payload, PayloadMeta, Plugin, PluginConfig, PluginInfo,
+        Provider, Request, RequestMeta, Result, Sink, Worker, WorkerResponse,
     };
     pub use serde_json::{Map, Value, json};
 }

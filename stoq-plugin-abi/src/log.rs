@@ -104,7 +104,11 @@ impl Subscriber for Forward {
         Self::send(
             &self.host,
             level_to_u8(meta.level()),
-            if current.is_empty() { self.plugin } else { current },
+            if current.is_empty() {
+                self.plugin
+            } else {
+                current
+            },
             meta.target(),
             &fields.0,
         );

@@ -245,7 +245,10 @@ impl OptionSpec {
             DefaultValue::Float(f) => serde_json::Number::from_f64(f).map(Value::Number),
             DefaultValue::Str(s) => Some(Value::String(s.to_owned())),
             DefaultValue::List(items) => Some(Value::Array(
-                items.iter().map(|s| Value::String((*s).to_owned())).collect(),
+                items
+                    .iter()
+                    .map(|s| Value::String((*s).to_owned()))
+                    .collect(),
             )),
             DefaultValue::Json(text) => serde_json::from_str(text).ok(),
         }
@@ -339,7 +342,11 @@ mod tests {
             (OptionKind::String, json!(["a"]), Err(())),
             (OptionKind::List, json!(["a", 2]), Ok(json!(["a", "2"]))),
             (OptionKind::List, json!([{"a": 1}]), Err(())),
-            (OptionKind::Json, json!("{\"k\": [1]}"), Ok(json!({"k": [1]}))),
+            (
+                OptionKind::Json,
+                json!("{\"k\": [1]}"),
+                Ok(json!({"k": [1]})),
+            ),
             (OptionKind::Json, json!("not json"), Ok(json!("not json"))),
         ];
         for (kind, input, expected) in cases {
@@ -376,7 +383,12 @@ mod tests {
 
     #[test]
     fn a_json_default_that_is_not_json_is_caught() {
-        let err = OptionSpec::json("map", "{oops").declare().expect_err("invalid");
-        assert!(err.starts_with("option `map`: its default \"{oops\" is not valid JSON"), "{err}");
+        let err = OptionSpec::json("map", "{oops")
+            .declare()
+            .expect_err("invalid");
+        assert!(
+            err.starts_with("option `map`: its default \"{oops\" is not valid JSON"),
+            "{err}"
+        );
     }
 }

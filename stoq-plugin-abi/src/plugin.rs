@@ -7,11 +7,11 @@ use crate::config::PluginConfig;
 use crate::options::OptionSpec;
 use crate::payload::{Payload, Request};
 use crate::provider::{IngestItem, ItemOutcome};
-use crate::wire::ItemEnvelope;
 use crate::types::{
     ArchiverResponse, DecoratorResponse, DispatcherResponse, ExtractedPayload, PayloadMeta, Result,
     WorkerResponse,
 };
+use crate::wire::ItemEnvelope;
 
 /// What a plugin says about itself. The library carries it, so a bare library file dropped
 /// into a plugin folder is self-describing. Build it in a `const` with [`PluginInfo::new`] and

@@ -14,9 +14,7 @@ use crate::options::DeclaredOption;
 use crate::types::{Error, PayloadMeta, RequestMeta};
 
 /// The roles of a plugin (stoQ's plugin classes).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Role {

@@ -132,7 +132,9 @@ fn bench_calls() {
 
     // Empty scan.
     let dummy_lib = Library::load(&find("stoq_test_dummy_worker")).expect("loads");
-    let dummy = dummy_lib.instantiate("dummy_worker", &Map::new()).expect("instantiates");
+    let dummy = dummy_lib
+        .instantiate("dummy_worker", &Map::new())
+        .expect("instantiates");
     let direct = stoq_test_dummy_worker::DummyWorker;
     let iters = 5_000_000;
     let direct_ns = per_call(iters, || {
@@ -160,7 +162,9 @@ fn bench_calls() {
 
     // Hash of 4 KiB.
     let hash_lib = Library::load(&find("stoq_plugin_hash")).expect("loads");
-    let hash = hash_lib.instantiate("hash", &Map::new()).expect("instantiates");
+    let hash = hash_lib
+        .instantiate("hash", &Map::new())
+        .expect("instantiates");
     let iters = 100_000;
     let direct_ns = per_call(iters, || {
         black_box(stoq_plugin_hash::digests(black_box(&content), false));

@@ -40,7 +40,9 @@ fn a_bad_option_value_exits_2_naming_plugin_and_key() {
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     assert!(
-        err.contains("plugin `hash`: option `sha512` (from --plugin-opts): expected a boolean, got \"maybe\""),
+        err.contains(
+            "plugin `hash`: option `sha512` (from --plugin-opts): expected a boolean, got \"maybe\""
+        ),
         "{err}"
     );
 }

@@ -29,7 +29,12 @@ fn compat_scan(extra: &[&str]) -> Value {
 #[test]
 fn a_library_built_against_1_0_0_lists_its_three_plugins() {
     let dir = plugin_dir(&[&env().abi_1_0_0]);
-    let listing = json(&["list", "--json", "--plugin-dir", dir.path().to_str().unwrap()]);
+    let listing = json(&[
+        "list",
+        "--json",
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+    ]);
     // The bundled plugins next to the binary are listed too; these come from the fixture.
     let plugins: Vec<&Value> = listing["plugins"]
         .as_array()
@@ -38,7 +43,10 @@ fn a_library_built_against_1_0_0_lists_its_three_plugins() {
         .filter(|p| p["name"].as_str().is_some_and(|n| n.starts_with("compat_")))
         .collect();
     let names: Vec<&str> = plugins.iter().filter_map(|p| p["name"].as_str()).collect();
-    assert_eq!(names, ["compat_decorator", "compat_dispatcher", "compat_worker"]);
+    assert_eq!(
+        names,
+        ["compat_decorator", "compat_dispatcher", "compat_worker"]
+    );
     for plugin in &plugins {
         assert_eq!(plugin["abi_version"], "1.0.0");
     }
@@ -61,7 +69,10 @@ fn a_library_built_against_1_0_0_lists_its_three_plugins() {
             ("extra", "json")
         ]
     );
-    assert!(listing["load_errors"].as_array().unwrap().is_empty(), "{listing:#}");
+    assert!(
+        listing["load_errors"].as_array().unwrap().is_empty(),
+        "{listing:#}"
+    );
 }
 
 #[test]
@@ -69,7 +80,10 @@ fn plugins_built_against_1_0_0_scan_extract_dispatch_and_decorate() {
     let response = compat_scan(&[]);
     let root = &response["results"][0];
     let worker = &root["workers"]["compat_worker"];
-    assert_eq!(worker["said"], "hellohello", "declared defaults reach 1.0.0 plugins");
+    assert_eq!(
+        worker["said"], "hellohello",
+        "declared defaults reach 1.0.0 plugins"
+    );
     assert_eq!(worker["ratio"], 0.5);
     assert_eq!(worker["tags"], serde_json::json!(["a", "b"]));
     assert_eq!(worker["extra"], serde_json::json!({"k": [1, 2]}));

@@ -13,7 +13,12 @@ fn hash_dir() -> tempfile::TempDir {
 #[test]
 fn stoq_list_shows_declared_options_with_type_default_and_doc() {
     let dir = hash_dir();
-    let listing = json(&["list", "--json", "--plugin-dir", dir.path().to_str().unwrap()]);
+    let listing = json(&[
+        "list",
+        "--json",
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
+    ]);
     let hash = listing["plugins"]
         .as_array()
         .and_then(|p| p.iter().find(|p| p["name"] == "hash"))
@@ -36,7 +41,10 @@ fn stoq_list_shows_declared_options_with_type_default_and_doc() {
         .lines()
         .find(|l| l.trim_start().starts_with("sha512"))
         .unwrap_or_else(|| panic!("no sha512 line in:\n{text}"));
-    assert!(line.contains("bool") && line.contains("default false"), "{line}");
+    assert!(
+        line.contains("bool") && line.contains("default false"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -106,7 +114,10 @@ fn two_plugins_of_one_library_load_with_their_own_options() {
     let response = json(&["scan", file, "--plugin-dir", plugins, "-s", "worker_b"]);
     let workers = &response["results"][0]["workers"];
     assert_eq!(workers["worker_a"]["said"], "hello");
-    assert_eq!(workers["worker_b"]["repeated"], serde_json::json!(["HELLO", "HELLO"]));
+    assert_eq!(
+        workers["worker_b"]["repeated"],
+        serde_json::json!(["HELLO", "HELLO"])
+    );
 
     let response = json(&[
         "scan",
@@ -128,12 +139,16 @@ fn two_plugins_of_one_library_load_with_their_own_options() {
 
 #[test]
 fn a_plugin_that_needs_a_newer_stoq_is_refused_naming_both_versions() {
-    let dir = plugin_dir(&[
-        &env().future_worker,
-        &bundled_plugin("stoq_plugin_hash"),
+    let dir = plugin_dir(&[&env().future_worker, &bundled_plugin("stoq_plugin_hash")]);
+    let listing = json(&[
+        "list",
+        "--json",
+        "--plugin-dir",
+        dir.path().to_str().unwrap(),
     ]);
-    let listing = json(&["list", "--json", "--plugin-dir", dir.path().to_str().unwrap()]);
-    let error = listing["load_errors"][0]["error"].as_str().unwrap_or_default();
+    let error = listing["load_errors"][0]["error"]
+        .as_str()
+        .unwrap_or_default();
     let version = String::from_utf8(run(&["--version"]).stdout).expect("UTF-8");
     let version = version.split_whitespace().last().expect("a version");
     assert_eq!(

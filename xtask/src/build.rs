@@ -248,7 +248,10 @@ fn abi_version() -> Result<String> {
 /// what an author gets from crates.io. Returns its library.
 fn build_example_against_package(release: bool) -> Result<PathBuf> {
     let package = package_abi()?;
-    let copy = root().join("target").join("package-check").join("third-party-worker");
+    let copy = root()
+        .join("target")
+        .join("package-check")
+        .join("third-party-worker");
     let example = root().join("examples").join("third-party-worker");
     if copy.exists() {
         std::fs::remove_dir_all(&copy)?;

@@ -40,8 +40,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use stoq_plugin_abi::DispatcherResponse;
 use stoq_loader::{CallError, CallErrorKind, QueryContext, WorkerOutput};
+use stoq_plugin_abi::DispatcherResponse;
 
 use memory::{MEMORY_OPTION, memory_option};
 use reply::{decode, read_error};

@@ -6,8 +6,8 @@
 use std::io::{self, Read};
 
 use serde_json::Value;
-use stoq_plugin_abi::ffi;
 use stoq_loader::{CallError, CallErrorKind, Extracted, QueryContext, WorkerOutput};
+use stoq_plugin_abi::ffi;
 use stoq_plugin_abi::wire::WorkerEnvelope;
 
 use super::wire::*;

@@ -16,8 +16,8 @@ use stoq_loader::{Library, Manifest, PluginManifest, Role, running};
 mod fakes;
 mod files;
 
-pub use crate::error::PluginError;
 use crate::checked::{self, OptionLayers, OptionProblem, OptionSource};
+pub use crate::error::PluginError;
 use crate::options::{self, Options};
 use crate::plugin::{Imp, PluginHandle};
 use crate::timeout::WorkerTimeout;
@@ -241,7 +241,10 @@ impl Registry {
                 &entry.file_options,
             )];
             if let Some(config) = self.layers.config.get(name) {
-                layers.push((OptionSource::ConfigFile(self.layers.config_path.clone()), config));
+                layers.push((
+                    OptionSource::ConfigFile(self.layers.config_path.clone()),
+                    config,
+                ));
             }
             if let Some(cli) = self.layers.command_line.get(name) {
                 layers.push((OptionSource::CommandLine, cli));

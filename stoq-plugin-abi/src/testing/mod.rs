@@ -280,9 +280,8 @@ impl<T: Worker> PluginTest<T> {
     /// Scans `content` as a worker.
     pub fn scan(&self, content: &[u8]) -> Result<WorkerResponse, TestError> {
         let inner = &self.configured()?.inner;
-        let output = result(self.with_input(content, |input| {
-            export::call_scan(inner, T::scan, input)
-        }))?;
+        let output =
+            result(self.with_input(content, |input| export::call_scan(inner, T::scan, input)))?;
         let mut response = WorkerResponse::empty();
         if !output.response.is_empty() {
             let envelope: WorkerEnvelope = decode(output.response.as_str(), "worker response")?;
@@ -343,7 +342,11 @@ impl<T: Decorator> PluginTest<T> {
     pub fn decorate(&self, response: &Value) -> Result<DecoratorResponse, TestError> {
         let inner = &self.configured()?.inner;
         let json = response.to_string();
-        let answer = result(export::call_decorate(inner, T::decorate, json.as_str().into()))?;
+        let answer = result(export::call_decorate(
+            inner,
+            T::decorate,
+            json.as_str().into(),
+        ))?;
         decode(answer.as_str(), "decorator response")
     }
 }
@@ -395,7 +398,9 @@ fn decode_item(item: ffi::ProviderItem) -> Result<IngestItem, TestError> {
             }
             Ok(decoded)
         }
-        other => Err(TestError::Invalid(format!("an item of unknown kind {other}"))),
+        other => Err(TestError::Invalid(format!(
+            "an item of unknown kind {other}"
+        ))),
     }
 }
 
@@ -505,14 +510,22 @@ mod tests {
         );
         assert_eq!(response.errors, [Error::msg("a note")]);
         assert_eq!(response.extracted[0].content, b"child");
-        assert_eq!(response.extracted[0].payload_meta.extra_data["filename"], "c");
+        assert_eq!(
+            response.extracted[0].payload_meta.extra_data["filename"],
+            "c"
+        );
         assert_eq!(test.required_workers().expect("started"), ["hash"]);
     }
 
     #[test]
     fn options_are_converted_checked_and_reported() {
-        let test = PluginTest::<Echo>::new().option("strict", "yes").option("typo", 1);
-        assert_eq!(test.scan(b"").unwrap_err(), TestError::Failed("empty payload".into()));
+        let test = PluginTest::<Echo>::new()
+            .option("strict", "yes")
+            .option("typo", 1);
+        assert_eq!(
+            test.scan(b"").unwrap_err(),
+            TestError::Failed("empty payload".into())
+        );
         assert_eq!(test.unused_options().expect("started"), ["typo"]);
         let bad = PluginTest::<Echo>::new().option("strict", "maybe");
         assert_eq!(

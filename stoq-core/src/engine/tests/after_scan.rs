@@ -10,7 +10,10 @@ use super::*;
 
 fn saving_archiver() -> Spec {
     archiver("arc", |input| {
-        Ok(ArchiverResponse::new(json!(format!("saved {}", text(input)))))
+        Ok(ArchiverResponse::new(json!(format!(
+            "saved {}",
+            text(input)
+        ))))
     })
 }
 

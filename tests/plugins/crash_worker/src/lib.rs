@@ -35,11 +35,7 @@ impl Plugin for CrashWorker {
 }
 
 impl Worker for CrashWorker {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<WorkerResponse> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         if let Some(marker) = &self.when_contains
             && !payload
                 .content()

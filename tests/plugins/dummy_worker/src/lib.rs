@@ -15,11 +15,7 @@ impl Plugin for DummyWorker {
 }
 
 impl Worker for DummyWorker {
-    fn scan(
-        &self,
-        _payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<WorkerResponse> {
+    fn scan(&self, _payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         Ok(WorkerResponse::empty())
     }
 }

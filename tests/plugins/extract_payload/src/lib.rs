@@ -46,11 +46,7 @@ fn random_bytes() -> Vec<u8> {
 }
 
 impl Worker for ExtractPayload {
-    fn scan(
-        &self,
-        _payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<WorkerResponse> {
+    fn scan(&self, _payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         let extracted = (0..self.count).map(|_| {
             let mut meta = PayloadMeta::default();
             if let Some(name) = &self.filename {

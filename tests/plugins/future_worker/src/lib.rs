@@ -6,8 +6,8 @@ use stoq_plugin_abi::prelude::*;
 pub struct FutureWorker;
 
 impl Plugin for FutureWorker {
-    const INFO: PluginInfo = PluginInfo::new("future_worker", env!("CARGO_PKG_VERSION"))
-        .min_stoq_version("999.0.0");
+    const INFO: PluginInfo =
+        PluginInfo::new("future_worker", env!("CARGO_PKG_VERSION")).min_stoq_version("999.0.0");
 
     fn new(_config: &mut PluginConfig) -> Result<Self> {
         Ok(Self)

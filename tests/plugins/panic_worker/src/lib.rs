@@ -19,11 +19,7 @@ impl Plugin for PanicWorker {
 }
 
 impl Worker for PanicWorker {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<WorkerResponse> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         panic!("panic_worker panicked on {} bytes", payload.content().len());
     }
 }

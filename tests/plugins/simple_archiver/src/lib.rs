@@ -32,11 +32,7 @@ impl Plugin for SimpleArchiver {
 }
 
 impl Archiver for SimpleArchiver {
-    fn archive(
-        &self,
-        _payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<ArchiverResponse> {
+    fn archive(&self, _payload: &Payload<'_>, _request: &Request<'_>) -> Result<ArchiverResponse> {
         if self.raise_exception {
             return Err(Error::msg("Test exception please ignore"));
         }
@@ -57,8 +53,11 @@ impl Archiver for SimpleArchiver {
         if self.return_nothing {
             return Ok(None);
         }
-        let meta = PayloadMeta::new().with_extra_data(task.as_object().cloned().unwrap_or_default());
-        Ok(Some(ExtractedPayload::new(self.payload.clone().into_bytes()).with_meta(meta)))
+        let meta =
+            PayloadMeta::new().with_extra_data(task.as_object().cloned().unwrap_or_default());
+        Ok(Some(
+            ExtractedPayload::new(self.payload.clone().into_bytes()).with_meta(meta),
+        ))
     }
 }
 

@@ -43,11 +43,7 @@ impl Plugin for SimpleWorker {
 }
 
 impl Worker for SimpleWorker {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<WorkerResponse> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         stoq_plugin_abi::tracing::info!(size = payload.content().len(), "simple_worker scanning");
         if self.raise_exception {
             return Err(Error::msg("Test exception please ignore"));

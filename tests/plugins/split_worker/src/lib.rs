@@ -23,18 +23,15 @@ impl Plugin for SplitWorker {
 }
 
 impl Worker for SplitWorker {
-    fn scan(
-        &self,
-        payload: &Payload<'_>,
-        _request: &Request<'_>,
-    ) -> Result<WorkerResponse> {
+    fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
         if payload.depth() > 0 {
             return Ok(WorkerResponse::empty());
         }
         let content = payload.content();
         let size = content.len().div_ceil(self.children).max(1);
         let parts = content.chunks(size).enumerate().map(|(i, part)| {
-            ExtractedPayload::new(part).with_meta(PayloadMeta::default().with_extra("offset", i * size))
+            ExtractedPayload::new(part)
+                .with_meta(PayloadMeta::default().with_extra("offset", i * size))
         });
         Ok(WorkerResponse::empty().with_extracted(parts))
     }

@@ -51,7 +51,9 @@ impl Worker for WorkerB {
             .unwrap_or_default()
             .to_uppercase();
         let times = usize::try_from(self.times).unwrap_or(0);
-        Ok(WorkerResponse::new(json!({ "repeated": vec![said; times] })))
+        Ok(WorkerResponse::new(
+            json!({ "repeated": vec![said; times] }),
+        ))
     }
 }
 
