@@ -3,6 +3,7 @@
 
 pub mod pe;
 pub mod service;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

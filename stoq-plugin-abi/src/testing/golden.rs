@@ -32,7 +32,6 @@
 //! golden::check(std::path::Path::new("tests/golden"), "my-plugin", &cases);
 //! ```
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -129,7 +128,12 @@ pub fn check(dir: &Path, package: &str, cases: &[(String, Value)]) {
             Ok(expected) => failures.push(format!(
                 "{} differs (- golden, + now):\n{}",
                 path.display(),
-                diff(&expected.replace("\r\n", "\n"), &actual)
+                diff(
+                    &expected.replace("\r\n", "\n"),
+                    &actual,
+                    &path.display().to_string(),
+                    "now"
+                )
             )),
             Err(e) => failures.push(format!("{} cannot be read: {e}", path.display())),
         }
@@ -158,75 +162,88 @@ pub fn check(dir: &Path, package: &str, cases: &[(String, Value)]) {
     );
 }
 
-/// A line diff of `old` and `new` (longest common subsequence), each change with up to three
-/// lines of context and its line numbers.
-pub fn diff(old: &str, new: &str) -> String {
+/// A unified diff of two texts by lines (3 lines of context), for failure messages.
+pub fn diff(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    const CONTEXT: usize = 3;
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
-    // lcs[i][j]: the longest common subsequence of a[i..] and b[j..].
-    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    if a.len().saturating_mul(b.len()) > 16_000_000 {
+        return format!("--- {old_name}\n{old}\n+++ {new_name}\n{new}");
+    }
+    // Longest common subsequence lengths of the suffixes: lcs[i][j] for a[i..], b[j..].
+    let width = b.len() + 1;
+    let mut lcs = vec![0u32; (a.len() + 1) * width];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
+            lcs[i * width + j] = if a[i] == b[j] {
+                lcs[(i + 1) * width + j + 1] + 1
             } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
+                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
             };
         }
     }
-    // The edit script: (' ' | '-' | '+', old line number, new line number, text).
-    let mut script = Vec::new();
+    // The edit script: (' ' | '-' | '+', line in a, line in b).
+    let mut ops: Vec<(char, usize, usize)> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
         if i < a.len() && j < b.len() && a[i] == b[j] {
-            script.push((' ', i, j, a[i]));
+            ops.push((' ', i, j));
             i += 1;
             j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            script.push(('-', i, j, a[i]));
+        } else if i < a.len()
+            && (j == b.len() || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1])
+        {
+            ops.push(('-', i, j));
             i += 1;
         } else {
-            script.push(('+', i, j, b[j]));
+            ops.push(('+', i, j));
             j += 1;
         }
     }
-    const CONTEXT: usize = 3;
-    let changed: Vec<usize> = (0..script.len()).filter(|&k| script[k].0 != ' ').collect();
-    let mut out = String::new();
-    // Script lines printed so far; a change within reach of them continues their hunk.
-    let mut shown_to = None;
-    for &k in &changed {
-        let start = k.saturating_sub(CONTEXT);
-        let end = (k + CONTEXT + 1).min(script.len());
-        let from = match shown_to {
-            Some(shown) if start <= shown => shown,
-            _ => {
-                let (_, i, j, _) = script[start];
-                let _ = writeln!(
-                    out,
-                    "@@ line {} of the golden file, {} now @@",
-                    i + 1,
-                    j + 1
-                );
-                start
-            }
-        };
-        for &(tag, _, _, text) in &script[from..end.max(from)] {
-            let _ = writeln!(out, "{tag} {text}");
+    let mut out = format!("--- {old_name}\n+++ {new_name}\n");
+    let changed: Vec<usize> = (0..ops.len()).filter(|&k| ops[k].0 != ' ').collect();
+    let mut k = 0;
+    while k < changed.len() {
+        // A hunk: changes closer than twice the context are merged.
+        let start = changed[k].saturating_sub(CONTEXT);
+        let mut end = changed[k];
+        while k + 1 < changed.len() && changed[k + 1] <= end + 2 * CONTEXT + 1 {
+            k += 1;
+            end = changed[k];
         }
-        shown_to = Some(end.max(from));
+        let end = (end + CONTEXT + 1).min(ops.len());
+        let hunk = &ops[start..end];
+        let old_len = hunk.iter().filter(|op| op.0 != '+').count();
+        let new_len = hunk.iter().filter(|op| op.0 != '-').count();
+        let (_, i0, j0) = hunk[0];
+        out.push_str(&format!(
+            "@@ -{},{old_len} +{},{new_len} @@\n",
+            i0 + 1,
+            j0 + 1
+        ));
+        for &(op, i, j) in hunk {
+            let line = if op == '+' { b[j] } else { a[i] };
+            out.push_str(&format!("{op}{line}\n"));
+        }
+        k += 1;
     }
     out
 }
 
 #[cfg(test)]
-#[test]
-fn the_diff_shows_changed_lines_with_context() {
-    let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
-    let new = "a\nb\nc\nD\ne\nf\ng\nh\ni\n";
-    assert_eq!(
-        diff(old, new),
-        "@@ line 1 of the golden file, 1 now @@\n  a\n  b\n  c\n- d\n+ D\n  e\n  f\n  g\n  h\n+ i\n"
-    );
-    assert_eq!(diff(old, old), "");
+mod tests {
+    use super::diff;
+
+    #[test]
+    fn diff_shows_changed_lines_with_context() {
+        let old: String = (1..=20).map(|n| format!("{n}\n")).collect();
+        let new = old.replace("\n5\n", "\nfive\n").replace("20\n", "20\n21\n");
+        assert_eq!(
+            diff(&old, &new, "old", "new"),
+            "--- old\n+++ new\n\
+             @@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n\
+             @@ -18,3 +18,4 @@\n 18\n 19\n 20\n+21\n"
+        );
+        assert_eq!(diff("x\n", "x\n", "old", "new"), "--- old\n+++ new\n");
+    }
 }
