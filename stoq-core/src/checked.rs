@@ -208,7 +208,10 @@ pub fn check(
         }
     }
     for (source, options) in layers {
-        for (key, value) in options.iter() {
+        // In key order, whatever serde_json's `preserve_order`: the report reads the same.
+        let mut keys: Vec<&String> = options.keys().collect();
+        keys.sort();
+        for (key, value) in keys.into_iter().map(|k| (k, &options[k])) {
             match all.iter().find(|o| &o.name == key) {
                 Some(option) => match option.kind.coerce(value) {
                     Ok(typed) => {

@@ -84,11 +84,17 @@ mod tests {
         assert!(output.status.success(), "{output:?}");
         let stdout = String::from_utf8(output.stdout).expect("UTF-8");
         let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with('{')).collect();
+        // Compact lines, compared as JSON (key order follows serde_json's features).
+        assert!(lines.iter().all(|l| !l.contains(": ")), "{stdout}");
+        let parsed: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("one JSON document per line"))
+            .collect();
         assert_eq!(
-            lines,
+            parsed,
             [
-                r#"{"results":[{"a":"b\nc"}],"scan_id":"one"}"#,
-                r#"{"scan_id":"two"}"#
+                json!({"scan_id": "one", "results": [{"a": "b\nc"}]}),
+                json!({"scan_id": "two"})
             ],
             "{stdout}"
         );

@@ -271,6 +271,24 @@ fn label(meta: &PayloadMeta) -> String {
         .to_owned()
 }
 
+/// `value` with every object's keys sorted, whatever serde_json's `preserve_order` (which
+/// another crate of a workspace build may turn on).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A compact rendering of a response: one line per payload (sorted by depth, then label)
 /// with its lineage, the workers and archivers that ran, their results; then the errors
 /// (sorted), payload ids replaced by labels; then decorator results.
@@ -296,7 +314,7 @@ pub(super) fn render(response: &StoqResponse) -> String {
                 let extra = if extra.is_empty() {
                     String::new()
                 } else {
-                    format!(" {}", Value::Object(extra))
+                    format!(" {}", sorted(&Value::Object(extra)))
                 };
                 format!("{} by {by}{extra}", name(from))
             })
@@ -314,7 +332,7 @@ pub(super) fn render(response: &StoqResponse) -> String {
         let mut results: Vec<_> = r.workers.iter().collect();
         results.sort_by_key(|(k, _)| k.as_str());
         for (w, v) in results {
-            line.push_str(&format!(" {w}={v}"));
+            line.push_str(&format!(" {w}={}", sorted(v)));
         }
         if !r.plugins_run.archivers.is_empty() {
             let mut archived = r.plugins_run.archivers.clone();
@@ -323,7 +341,7 @@ pub(super) fn render(response: &StoqResponse) -> String {
             let mut results: Vec<_> = r.archivers.iter().collect();
             results.sort_by_key(|(k, _)| k.as_str());
             for (a, v) in results {
-                line.push_str(&format!(" {a}={v}"));
+                line.push_str(&format!(" {a}={}", sorted(v)));
             }
         }
         lines.push((r.depth, me, line));
