@@ -87,6 +87,9 @@ pub enum Format {
     Json,
     /// One compact JSON response per line.
     Ndjson,
+    /// The payload tree for people: type, size, name, extracting worker, headline findings
+    /// and errors of each payload (in colour on a terminal).
+    Tree,
 }
 
 #[derive(Debug, Args)]

@@ -297,6 +297,10 @@ pub fn write_json(out: &mut impl Write, value: &impl Serialize, format: Format) 
             value.serialize(&mut serializer)?;
         }
         Format::Ndjson => serde_json::to_writer(&mut *out, value)?,
+        Format::Tree => {
+            let value = serde_json::to_value(value)?;
+            out.write_all(crate::tree::render(&value, crate::tree::use_color()).as_bytes())?;
+        }
     }
     out.write_all(b"\n")?;
     Ok(())

@@ -9,6 +9,7 @@ mod preflight;
 mod run;
 mod setup;
 mod submit;
+mod tree;
 
 use std::process::ExitCode;
 

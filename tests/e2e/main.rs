@@ -20,3 +20,4 @@ mod scenarios;
 mod scheduler;
 mod service;
 mod third_party;
+mod tree;
