@@ -1,0 +1,126 @@
+//! The `fuzzy` worker through the binary: ssdeep and TLSH of a sample equal to the reference
+//! tools' values, on every payload of a tree, with `max_size` refusing what it does not cover.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+use stoq_tests::{errors, json};
+
+/// `len` bytes of splitmix64 output from `seed`, each 64-bit word little-endian (the
+/// generator of the plugin's own reference vectors).
+fn random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        out.extend_from_slice(&z.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// `random(4096, 4096)`'s hashes: `ssdeep -b` 2.14.1 (Debian 2.14.1+git20180629.57fcfff-3)
+/// and `tlsh.hash` of py-tlsh 5.0.0 on the same bytes.
+const SAMPLE_SSDEEP: &str =
+    "96:buG+h26rtCgtMV763/UHNJ1DPqK5S+8zrGqnYfK6/hcMjRh5bgKP:bxQAcOw/UtyHHRYiSh3RhnP";
+const SAMPLE_TLSH: &str =
+    "T13E816DA3CCD0AE351552AFD42CA03EF3F56412B96923848D4668E033C403B549366ADD";
+
+fn scan_bytes(content: &[u8], args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().expect("temp");
+    let path = dir.path().join("sample.bin");
+    std::fs::write(&path, content).expect("write");
+    let mut all = vec![
+        "scan",
+        path.to_str().unwrap(),
+        "--plugin-dir",
+        stoq_tests::env().test_dir.to_str().unwrap(),
+        "--deterministic",
+    ];
+    all.extend_from_slice(args);
+    json(&all)
+}
+
+#[test]
+fn fuzzy_hashes_equal_the_reference_tools() {
+    let response = scan_bytes(&random(4096, 4096), &["-a", "fuzzy"]);
+    assert!(errors(&response).is_empty(), "{response:#}");
+    assert_eq!(
+        response["results"][0]["workers"]["fuzzy"],
+        json!({"ssdeep": SAMPLE_SSDEEP, "tlsh": SAMPLE_TLSH})
+    );
+
+    // Too short for TLSH (as py-tlsh's `TNULL`), not for ssdeep (`ssdeep -b` prints `3:FJKX:Fs`).
+    let response = scan_bytes(b"The quick brown fox", &["-a", "fuzzy"]);
+    assert_eq!(
+        response["results"][0]["workers"]["fuzzy"],
+        json!({
+            "ssdeep": "3:FJKX:Fs",
+            "tlsh": null,
+            "tlsh_null_reason": "TNULL: 19 bytes, TLSH needs at least 50",
+        })
+    );
+}
+
+#[test]
+fn fuzzy_hashes_every_payload_of_a_tree() {
+    let sample = random(4096, 4096);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&sample).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let response = scan_bytes(&gz, &["-s", "decompress", "-a", "fuzzy"]);
+    assert!(errors(&response).is_empty(), "{response:#}");
+    let results = response["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{response:#}");
+    let outer = &results[0]["workers"]["fuzzy"];
+    assert!(
+        outer["ssdeep"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("96:")),
+        "{outer}"
+    );
+    assert!(
+        outer["tlsh"]
+            .as_str()
+            .is_some_and(|t| t.len() == 72 && t.starts_with("T1")),
+        "{outer}"
+    );
+    assert_eq!(
+        results[1]["workers"]["fuzzy"],
+        json!({"ssdeep": SAMPLE_SSDEEP, "tlsh": SAMPLE_TLSH})
+    );
+}
+
+#[test]
+fn fuzzy_options_through_the_command_line() {
+    let sample = random(4096, 4096);
+    let response = scan_bytes(
+        &sample,
+        &["-a", "fuzzy", "--plugin-opts", "fuzzy:max_size=4095"],
+    );
+    assert_eq!(
+        errors(&response),
+        [
+            "payload of 4096 bytes is over max_size (4095 bytes): not hashed (fuzzy hashes of a prefix would mislead)"
+        ]
+    );
+    assert!(
+        response["results"][0]["workers"]
+            .get("fuzzy")
+            .is_none_or(Value::is_null),
+        "{response:#}"
+    );
+
+    let response = scan_bytes(
+        &sample,
+        &["-a", "fuzzy", "--plugin-opts", "fuzzy:tlsh=false"],
+    );
+    assert_eq!(
+        response["results"][0]["workers"]["fuzzy"],
+        json!({"ssdeep": SAMPLE_SSDEEP})
+    );
+}
