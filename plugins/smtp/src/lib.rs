@@ -179,10 +179,26 @@ impl Smtp {
         // mail-parser takes any first line for a header (`The quick brown fox` becomes a
         // header of that name): an email has at least one header with a valid name.
         let message = MessageParser::default()
-            .parse(data)
+            .parse(header_start(data))
             .filter(|m| m.headers().iter().any(|h| is_field_name(h.name.as_str())))
             .ok_or_else(|| Error::msg("not an email: no RFC 5322 headers"))?;
         Ok(self.parse(&message))
+    }
+}
+
+/// Where the header block of `data` begins: after a UTF-8 byte order mark (a message saved by
+/// an editor that writes one) and an mbox `From ` line (`From sender date`), which
+/// mail-parser would take for part of the first header's name (a header named
+/// `from sender sat jan  1 00`, or a `From` header that is lost).
+fn header_start(data: &[u8]) -> &[u8] {
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    match data.strip_prefix(b"From ") {
+        // Not `From : …`, the obsolete syntax's `From` header.
+        Some(rest) if !rest.trim_ascii_start().starts_with(b":") => rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(data, |end| &rest[end + 1..]),
+        _ => data,
     }
 }
 

@@ -128,6 +128,26 @@ fn headers_bodies_and_attachments() {
 }
 
 #[test]
+fn an_mbox_from_line_and_a_byte_order_mark_come_before_the_headers() {
+    let test = PluginTest::<Smtp>::new();
+    for (data, from) in [
+        (
+            &b"From alice@example.com  Mon Jan  1 00:00:00 2024\nFrom: Bob <bob@example.com>\nSubject: s\n\nx"[..],
+            "bob@example.com",
+        ),
+        (b"\xef\xbb\xbfFrom: bob@example.com\nSubject: s\n\nx", "bob@example.com"),
+        // The obsolete syntax's `From :` is a header, not an mbox line.
+        (b"From : Bob 2nd <bob@example.com>\nSubject: s\n\nx", "bob@example.com"),
+    ] {
+        let response = test.scan(data).expect("scans");
+        let results = results(&response);
+        let names: Vec<&String> = results["headers"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["from", "subject"], "{}", String::from_utf8_lossy(data));
+        assert_eq!(results["from"], json!([from]));
+    }
+}
+
+#[test]
 fn a_payload_that_is_not_an_email_is_an_error() {
     let test = PluginTest::<Smtp>::new();
     // Text whose first line mail-parser would take for a header name, and bytes.

@@ -1,20 +1,29 @@
 //! The `yara` plugin: YARA-X rules, as a worker (report matches) and as a dispatcher (route
-//! payloads by rule meta).
+//! payloads by file type and by rule meta).
 //!
 //! Options: `worker_rules` and `dispatch_rules`, each a list of rule files or folders (every
-//! `.yar`/`.yara` file in them, sorted); both default to the rules bundled in the plugin, which
-//! recognise zip, gzip, bzip2, xz, zstd, tar, 7z, email, PE and base64 payloads and route them
-//! to `decompress`, `smtp`, `peinfo` and `b64decode`, each in time linear in the payload's
-//! size. Rules are compiled once, when the plugin starts; a syntax error stops it with the
-//! option, the file and the line. `strings_limit` (default 10) caps the matched strings
-//! reported per pattern.
+//! `.yar`/`.yara` file in them, sorted), empty by default; `builtin_routes` (default true);
+//! `strings_limit` (default 10) caps the matched strings reported per pattern. Rules are
+//! compiled once, when the plugin starts; a syntax error stops it with the option, the file and
+//! the line.
 //!
 //! Worker results: `{"matches": [{"rule", "namespace", "tags", "meta", "strings": [{"identifier",
-//! "offset", "data"}]}]}` (match data as stoq encodes bytes).
+//! "offset", "data"}]}]}` (match data as stoq encodes bytes). With no `worker_rules`, nothing
+//! matches.
 //!
-//! Dispatcher: each matching rule's meta `plugin = "a, b"` names workers; the dispatch meta
-//! holds every matching rule's meta under its name (so `xordecode` finds an `xorkey`);
-//! `save = "false"` sets the payload's `should_archive` to false (stoQ's convention).
+//! Dispatcher: first the built-in routes, then the `dispatch_rules`. The built-in routes are
+//! `stoq-filetype`'s table, the one the `mimetype` worker reports from, so `mimetype` and
+//! `-R yara` agree by construction: each payload's kind (zip, gzip, bzip2, xz, zstd, tar, 7z,
+//! OOXML and ODF documents to `decompress`, macro-enabled OOXML and ODF to `ole` as well;
+//! OLE2 to `ole`; PDF to `pdf`; RTF to `rtf`; LNK to `lnk`; PE to `peinfo`; ELF to `elfinfo`;
+//! Mach-O to `machoinfo`; email, however its header block begins, to `smtp`; base64 text to
+//! `b64decode`), found in time linear in the payload's size, schedules its plugins,
+//! and the dispatch meta holds `{"filetype": {"name", "mimetype", "description", "extension",
+//! "plugin"}}` (for every kind of the table, routed or not). Then each matching rule's meta
+//! `plugin = "a, b"` names more workers; the dispatch meta holds every matching rule's meta
+//! under its name (so `xordecode` finds an `xorkey`; a rule named `filetype` replaces the
+//! built-in entry); `save = "false"` sets the payload's `should_archive` to false (stoQ's
+//! convention). A worker named twice is scheduled once.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -22,18 +31,9 @@ use std::path::{Path, PathBuf};
 use stoq_plugin_abi::prelude::*;
 use yara_x::{Compiler, MetaValue, Rules, Scanner, SourceCode};
 
-/// The bundled rules.
-pub const DEFAULT_RULES: &str = include_str!("../rules/dispatch.yar");
-
-/// Compiles rule files or folders (or the bundled rules when `paths` is empty).
+/// Compiles rule files or folders (no rules when `paths` is empty).
 pub fn compile(paths: &[String]) -> Result<Rules> {
     let mut compiler = Compiler::new();
-    if paths.is_empty() {
-        compiler
-            .add_source(SourceCode::from(DEFAULT_RULES).with_origin("bundled dispatch.yar"))
-            .map_err(|e| Error::msg(format!("bundled rules: {e}")))?;
-        return Ok(compiler.build());
-    }
     let mut files: Vec<PathBuf> = Vec::new();
     for path in paths {
         let path = Path::new(path);
@@ -126,20 +126,26 @@ impl RuleSet {
 
 /// The YARA plugin.
 pub struct Yara {
-    worker: RuleSet,
-    dispatch: RuleSet,
+    /// `None` without rules: nothing to scan.
+    worker: Option<RuleSet>,
+    dispatch: Option<RuleSet>,
+    builtin_routes: bool,
     strings_limit: usize,
 }
 
 impl Plugin for Yara {
     const INFO: PluginInfo = PluginInfo::new("yara", env!("CARGO_PKG_VERSION"))
         .author("stoq")
-        .description("YARA-X rules: matches as a worker, routing by rule meta as a dispatcher")
+        .description(
+            "YARA-X rules: matches as a worker; routing by file type and rule meta as a dispatcher",
+        )
         .options(&[
             OptionSpec::list("worker_rules", &[])
-                .doc("Rule files or folders (.yar, .yara) the worker reports; empty: the bundled rules"),
+                .doc("Rule files or folders (.yar, .yara) the worker reports; empty: none"),
             OptionSpec::list("dispatch_rules", &[])
-                .doc("Rule files or folders whose meta `plugin` routes payloads; empty: the bundled rules"),
+                .doc("Rule files or folders whose meta `plugin` routes payloads, after the built-in routes; empty: none"),
+            OptionSpec::bool("builtin_routes", true)
+                .doc("Route each payload by its file type (stoq-filetype's table, which mimetype reports): zip to decompress, email to smtp, PE to peinfo, ..."),
             OptionSpec::int("strings_limit", 10)
                 .doc("Most matched strings the worker reports per pattern"),
         ]);
@@ -149,12 +155,18 @@ impl Plugin for Yara {
         let strings_limit = usize::try_from(limit)
             .map_err(|_| Error::msg(format!("option `strings_limit` must be >= 0, got {limit}")))?;
         // Compile errors name the option the rules came from.
-        let rules = |key: &str| {
-            compile(&config.list(key)?).map_err(|e| Error::msg(format!("option `{key}`: {e}")))
+        let rules = |key: &str, fast: bool| -> Result<Option<RuleSet>> {
+            let paths = config.list(key)?;
+            if paths.is_empty() {
+                return Ok(None);
+            }
+            let rules = compile(&paths).map_err(|e| Error::msg(format!("option `{key}`: {e}")))?;
+            Ok(Some(RuleSet::new(rules, fast)))
         };
         Ok(Self {
-            worker: RuleSet::new(rules("worker_rules")?, false),
-            dispatch: RuleSet::new(rules("dispatch_rules")?, true),
+            worker: rules("worker_rules", false)?,
+            dispatch: rules("dispatch_rules", true)?,
+            builtin_routes: config.bool("builtin_routes")?,
             strings_limit,
         })
     }
@@ -162,9 +174,12 @@ impl Plugin for Yara {
 
 impl Worker for Yara {
     fn scan(&self, payload: &Payload<'_>, _request: &Request<'_>) -> Result<WorkerResponse> {
+        let Some(worker) = &self.worker else {
+            return Ok(WorkerResponse::empty());
+        };
         let data = payload.content();
         let mut matches = Vec::new();
-        self.worker.scan(data, &mut |rule| {
+        worker.scan(data, &mut |rule| {
             let meta: Map<String, Value> = rule
                 .metadata()
                 .map(|(k, v)| (k.to_owned(), meta_json(&v)))
@@ -201,7 +216,29 @@ impl Dispatcher for Yara {
         _request: &Request<'_>,
     ) -> Result<DispatcherResponse> {
         let mut response = DispatcherResponse::empty();
-        self.dispatch.scan(payload.content(), &mut |rule| {
+        let data = payload.content();
+        if self.builtin_routes {
+            let kind = stoq_filetype::detect(data);
+            if kind.is_known() {
+                response
+                    .plugin_names
+                    .extend(kind.plugins.iter().map(|&p| p.to_owned()));
+                response.meta.insert(
+                    "filetype".to_owned(),
+                    json!({
+                        "name": kind.name,
+                        "mimetype": kind.mimetype,
+                        "description": kind.description,
+                        "extension": kind.extension,
+                        "plugin": kind.plugins.join(", "),
+                    }),
+                );
+            }
+        }
+        let Some(rules) = &self.dispatch else {
+            return Ok(response);
+        };
+        rules.scan(data, &mut |rule| {
             let mut meta = Map::new();
             for (key, value) in rule.metadata() {
                 let value = meta_json(&value);
@@ -225,6 +262,10 @@ impl Dispatcher for Yara {
                 .meta
                 .insert(rule.identifier().to_owned(), Value::Object(meta));
         })?;
+        let mut seen = std::collections::HashSet::new();
+        response
+            .plugin_names
+            .retain(|name| seen.insert(name.clone()));
         Ok(response)
     }
 }
