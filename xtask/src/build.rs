@@ -211,7 +211,8 @@ fn find(libs: &[PathBuf], stem: &str) -> Result<PathBuf> {
 /// The `stoq-plugin-abi` crate as `cargo package` makes it (verified: it builds on its own),
 /// unpacked; the path of its folder.
 fn package_abi() -> Result<PathBuf> {
-    let target = root().join("target").join("package-check");
+    // The external builds' target folder: abi_stable and serde are built once for all of them.
+    let target = root().join("target").join("external");
     run(cargo().args([
         "package",
         "-p",
@@ -268,6 +269,7 @@ fn build_example_against_package(release: bool) -> Result<PathBuf> {
         copy.join("Cargo.toml"),
         manifest.replace("path = \"../../stoq-plugin-abi\"", &packaged),
     )?;
+    // Its own folder: its library has the same name as the path build's in target/external.
     let target = root().join("target").join("external-packaged");
     let manifest_path = copy.join("Cargo.toml");
     let mut args = vec![
