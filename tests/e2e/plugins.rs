@@ -1,23 +1,6 @@
 //! The bundled analysis plugins, through the binary, on samples built here.
 
-use serde_json::Value;
-use stoq_tests::{errors, json, workers_run};
-
-/// Writes `content` to a temporary file and scans it with the bundled and test plugins.
-fn scan_bytes(content: &[u8], args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().expect("temp");
-    let path = dir.path().join("sample.bin");
-    std::fs::write(&path, content).expect("write");
-    let mut all = vec![
-        "scan",
-        path.to_str().unwrap(),
-        "--plugin-dir",
-        stoq_tests::env().test_dir.to_str().unwrap(),
-        "--deterministic",
-    ];
-    all.extend_from_slice(args);
-    json(&all)
-}
+use stoq_tests::{errors, scan_bytes, workers_run};
 
 fn md5_hex(data: &[u8]) -> String {
     // The hash plugin's own function is tested against stoQ's vectors; reuse it here.

@@ -3,23 +3,8 @@
 //! the same workers named with `-s`. The samples are written here byte by byte (the plugins'
 //! own tests cover the formats in depth).
 
-use serde_json::{Value, json};
-use stoq_tests::{errors, json};
-
-fn scan_bytes(content: &[u8], args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().expect("temp");
-    let path = dir.path().join("sample.bin");
-    std::fs::write(&path, content).expect("write");
-    let mut all = vec![
-        "scan",
-        path.to_str().unwrap(),
-        "--plugin-dir",
-        stoq_tests::env().test_dir.to_str().unwrap(),
-        "--deterministic",
-    ];
-    all.extend_from_slice(args);
-    json(&all)
-}
+use serde_json::json;
+use stoq_tests::{errors, scan_bytes};
 
 fn le16(out: &mut Vec<u8>, v: u16) {
     out.extend_from_slice(&v.to_le_bytes());

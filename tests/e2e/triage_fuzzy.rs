@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use serde_json::{Value, json};
-use stoq_tests::{errors, json};
+use stoq_tests::{errors, scan_bytes};
 
 /// `len` bytes of splitmix64 output from `seed`, each 64-bit word little-endian (the
 /// generator of the plugin's own reference vectors).
@@ -29,21 +29,6 @@ const SAMPLE_SSDEEP: &str =
     "96:buG+h26rtCgtMV763/UHNJ1DPqK5S+8zrGqnYfK6/hcMjRh5bgKP:bxQAcOw/UtyHHRYiSh3RhnP";
 const SAMPLE_TLSH: &str =
     "T13E816DA3CCD0AE351552AFD42CA03EF3F56412B96923848D4668E033C403B549366ADD";
-
-fn scan_bytes(content: &[u8], args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().expect("temp");
-    let path = dir.path().join("sample.bin");
-    std::fs::write(&path, content).expect("write");
-    let mut all = vec![
-        "scan",
-        path.to_str().unwrap(),
-        "--plugin-dir",
-        stoq_tests::env().test_dir.to_str().unwrap(),
-        "--deterministic",
-    ];
-    all.extend_from_slice(args);
-    json(&all)
-}
 
 #[test]
 fn fuzzy_hashes_equal_the_reference_tools() {

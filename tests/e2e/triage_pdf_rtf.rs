@@ -5,22 +5,7 @@
 use std::io::Write;
 
 use serde_json::{Value, json};
-use stoq_tests::{errors, json};
-
-fn scan_bytes(content: &[u8], args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().expect("temp");
-    let path = dir.path().join("sample.bin");
-    std::fs::write(&path, content).expect("write");
-    let mut all = vec![
-        "scan",
-        path.to_str().unwrap(),
-        "--plugin-dir",
-        stoq_tests::env().test_dir.to_str().unwrap(),
-        "--deterministic",
-    ];
-    all.extend_from_slice(args);
-    json(&all)
-}
+use stoq_tests::{errors, scan_bytes};
 
 fn flate(data: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());

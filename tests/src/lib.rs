@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: where `cargo xtask test` put the binary, the plugins and the
 //! fixtures, and how to run `stoq` and read its response.
 
+pub mod golden;
 pub mod pe;
 pub mod service;
 pub mod snapshot;
@@ -149,6 +150,23 @@ pub fn plugin_dir(libraries: &[&Path]) -> tempfile::TempDir {
         std::fs::copy(lib, dir.path().join(lib.file_name().expect("file name"))).expect("copy");
     }
     dir
+}
+
+/// Writes `content` to a temporary file and scans it with the bundled and test plugins,
+/// `--deterministic`, plus `args`.
+pub fn scan_bytes(content: &[u8], args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().expect("temp");
+    let path = dir.path().join("sample.bin");
+    std::fs::write(&path, content).expect("write");
+    let mut all = vec![
+        "scan",
+        path.to_str().unwrap(),
+        "--plugin-dir",
+        env().test_dir.to_str().unwrap(),
+        "--deterministic",
+    ];
+    all.extend_from_slice(args);
+    json(&all)
 }
 
 /// A test plugin's library, by crate stem (e.g. `stoq_test_simple_worker`).

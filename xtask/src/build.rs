@@ -181,8 +181,15 @@ pub fn build_workspace(release: bool) -> Result<Built> {
 /// Builds a project outside the workspace (fixtures, the third-party example) into
 /// `target/external` and returns its libraries.
 fn build_external(manifest: &str, release: bool) -> Result<Vec<PathBuf>> {
-    let target = root().join("target").join("external");
-    let manifest = root().join(manifest);
+    build_external_into(
+        &root().join(manifest),
+        &root().join("target").join("external"),
+        release,
+    )
+}
+
+/// Builds the project of `manifest` (`--locked`) into `target` and returns its libraries.
+fn build_external_into(manifest: &Path, target: &Path, release: bool) -> Result<Vec<PathBuf>> {
     let mut args = vec![
         "--manifest-path",
         manifest.to_str().context("UTF-8 path")?,
@@ -271,19 +278,7 @@ fn build_example_against_package(release: bool) -> Result<PathBuf> {
     )?;
     // Its own folder: its library has the same name as the path build's in target/external.
     let target = root().join("target").join("external-packaged");
-    let manifest_path = copy.join("Cargo.toml");
-    let mut args = vec![
-        "--manifest-path",
-        manifest_path.to_str().context("UTF-8 path")?,
-        "--target-dir",
-        target.to_str().context("UTF-8 path")?,
-        "--locked",
-    ];
-    if release {
-        args.push("--release");
-    }
-    let artifacts = build(&args)?;
-    let libs: Vec<PathBuf> = artifacts.iter().flat_map(libraries).cloned().collect();
+    let libs = build_external_into(&copy.join("Cargo.toml"), &target, release)?;
     find(&libs, "byte_stats")
 }
 

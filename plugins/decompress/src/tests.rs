@@ -10,7 +10,7 @@ use zip::write::SimpleFileOptions;
 
 use super::*;
 
-mod golden;
+use stoq_tests::golden;
 
 fn passwords() -> Vec<String> {
     vec!["infected".into(), "password".into()]
@@ -881,5 +881,5 @@ fn golden_files() {
             )
         })
         .collect();
-    golden::check(&cases);
+    golden::check(env!("CARGO_MANIFEST_DIR"), env!("CARGO_PKG_NAME"), &cases);
 }

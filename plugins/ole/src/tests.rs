@@ -14,7 +14,7 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 use super::*;
 
 mod build;
-mod golden;
+use stoq_tests::golden;
 
 use build::*;
 
@@ -1422,7 +1422,7 @@ fn golden_files() {
             ((*name).to_owned(), golden::worker_output(&test.scan(data)))
         })
         .collect();
-    golden::check(&cases);
+    golden::check(env!("CARGO_MANIFEST_DIR"), env!("CARGO_PKG_NAME"), &cases);
 }
 
 /// Throughput on the docm-like sample and the Word 97 file, in release mode:

@@ -9,7 +9,7 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
 
-mod golden;
+use stoq_tests::golden;
 mod writer;
 
 use writer::{Writer, flate, utf16_hex};
@@ -398,7 +398,7 @@ fn golden() {
             )
         })
         .collect();
-    golden::check(&cases);
+    golden::check(env!("CARGO_MANIFEST_DIR"), env!("CARGO_PKG_NAME"), &cases);
 }
 
 /// Runs `data` and requires an answer (never a panic or an invalid response) within `limit`.

@@ -10,7 +10,7 @@ use super::*;
 /// The imphash pefile computes for [`ordinal_importer`] (pefile 2024.8.26, `get_imphash()`).
 const IMPHASH_OF_ORDINAL_IMPORTER: &str = "febcf2a133a62e7713e294f103d7136b";
 
-mod golden;
+use stoq_tests::golden;
 
 /// Scans `data` with the default options; panics if the scan fails.
 fn scan(data: &[u8]) -> WorkerResponse {
@@ -448,7 +448,7 @@ fn golden_files() {
             ((*name).to_owned(), golden::worker_output(&test.scan(data)))
         })
         .collect();
-    golden::check(&cases);
+    golden::check(env!("CARGO_MANIFEST_DIR"), env!("CARGO_PKG_NAME"), &cases);
 }
 
 /// A DLL importing by ordinal from the libraries pefile names in the imphash.

@@ -9,7 +9,7 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
 
-mod golden;
+use stoq_tests::golden;
 
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<Rtf>::new().scan(data).expect("scans")
@@ -242,7 +242,7 @@ fn golden() {
             )
         })
         .collect();
-    golden::check(&cases);
+    golden::check(env!("CARGO_MANIFEST_DIR"), env!("CARGO_PKG_NAME"), &cases);
 }
 
 fn finishes(test: &PluginTest<Rtf>, data: &[u8], limit: Duration) -> WorkerResponse {

@@ -7,7 +7,7 @@ use stoq_plugin_abi::types::string_to_bytes;
 
 use super::*;
 
-mod golden;
+use stoq_tests::golden;
 
 /// A multipart message: a text body, a zip attachment and a nested message.
 const EMAIL: &str = "From: Alice <alice@example.com>\r\n\
@@ -419,5 +419,5 @@ fn golden_files() {
             )
         })
         .collect();
-    golden::check(&cases);
+    golden::check(env!("CARGO_MANIFEST_DIR"), env!("CARGO_PKG_NAME"), &cases);
 }
