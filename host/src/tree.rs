@@ -118,8 +118,20 @@ fn headlines(worker: &str, results: &Value) -> Vec<String> {
             if !flags.is_empty() {
                 out.push(format!("macro flags: {}", flags.join(", ")));
             }
-            if let Some(verdict) = results["verdict"].as_str().or(results["mraptor"].as_str()) {
-                out.push(format!("verdict: {verdict}"));
+            if let Some(verdict) = results["flags"]["mraptor"].as_str() {
+                out.push(format!("mraptor: {verdict}"));
+            }
+            let iocs: Vec<&str> = results["keywords"]
+                .as_array()
+                .map(|k| {
+                    k.iter()
+                        .filter(|k| k["type"] == "IOC")
+                        .filter_map(|k| k["keyword"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !iocs.is_empty() {
+                out.push(format!("macro iocs: {}", shortened(&iocs, 3)));
             }
         }
         "pdf" => {
@@ -145,6 +157,13 @@ fn headlines(worker: &str, results: &Value) -> Vec<String> {
             if !found.is_empty() {
                 out.push(format!("pdf: {}", found.join(", ")));
             }
+            let uris: Vec<&str> = results["uris"]
+                .as_array()
+                .map(|u| u.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if !uris.is_empty() {
+                out.push(format!("uris: {}", shortened(&uris, 3)));
+            }
         }
         "lnk" | "rtf" | "elfinfo" | "machoinfo" | "peinfo" => {
             let suspicious = strings(&results["suspicious"]);
@@ -156,12 +175,23 @@ fn headlines(worker: &str, results: &Value) -> Vec<String> {
                     .as_str()
                     .or(results["target_path"].as_str())
             {
-                out.push(format!("target: {target}"));
+                // Results hold paths as `bytes_to_string` writes them (a backslash doubled);
+                // people read Windows paths with single ones.
+                out.push(format!("target: {}", target.replace("\\\\", "\\")));
             }
         }
         _ => {}
     }
     out
+}
+
+/// The first `shown` of `items`, and how many more there are.
+fn shortened(items: &[&str], shown: usize) -> String {
+    let mut text = items[..items.len().min(shown)].join(", ");
+    if items.len() > shown {
+        let _ = write!(text, " (and {} more)", items.len() - shown);
+    }
+    text
 }
 
 /// The name shown for a payload: its file name or path, or a short id.
@@ -276,7 +306,11 @@ pub fn render(response: &Value, color: bool) -> String {
         } else {
             format!("{prefix}{}", if last { "    " } else { "│   " })
         };
-        let kids = children.get(&i).cloned().unwrap_or_default();
+        let mut kids = children.get(&i).cloned().unwrap_or_default();
+        // Workers run in parallel, so two workers' extractions from one payload may come in
+        // either order; each worker's own stay in its order. Grouped by worker, the tree is
+        // the same on every run.
+        kids.sort_by_key(|&k| results[k]["extracted_by"][0].as_str().unwrap_or(""));
         let detail_prefix = format!("{inner}{}", if kids.is_empty() { "  " } else { "│ " });
         if let Some(workers) = payload["workers"].as_object() {
             for (worker, results) in workers {

@@ -16,6 +16,7 @@ mod options;
 mod plugins;
 mod redis;
 mod run;
+mod sample;
 mod scan;
 mod scenarios;
 mod scheduler;

@@ -1,12 +1,11 @@
-//! The `ole` worker through the binary: a docm-like package written here (by the plugin's own
-//! sample writer: a compound file writer, an MS-OVBA compressor, a VBA project) unpacks with
+//! The `ole` worker through the binary: a docm-like package written here (by the writer the
+//! plugin's own tests use: a compound file writer, an MS-OVBA compressor, a VBA project) unpacks with
 //! `-R yara` into the package, its `vbaProject.bin` (whose macros `ole` reads: autoexec,
 //! write, execute, download, suspicious) and its embedded Packager object (whose file comes
 //! out by name); and the same with `-s ole` alone, `ole` sending the compound files it
 //! extracts back to itself.
 
-#[path = "../../plugins/ole/src/tests/build.rs"]
-mod build;
+use stoq_tests::formats::office as build;
 
 use serde_json::{Value, json};
 use stoq_tests::{errors, scan, sha256_hex};

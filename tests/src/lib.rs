@@ -1,8 +1,10 @@
 //! Helpers for the end-to-end tests: where `cargo xtask test` put the binary, the plugins and the
 //! fixtures, and how to run `stoq` and read its response.
 
+pub mod formats;
 pub mod golden;
 pub mod pe;
+pub mod sample;
 pub mod service;
 pub mod snapshot;
 

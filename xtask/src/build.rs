@@ -325,6 +325,21 @@ pub fn freeze_abi() -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask samples`: rebuilds the bundled sample from `tests/src/sample.rs`.
+pub fn samples() -> Result<()> {
+    run(cargo()
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "stoq-tests",
+            "--bin",
+            "make_samples",
+            "--",
+        ])
+        .arg(root()))
+}
+
 /// The test plugin that asks for a newer stoq than any (`tests/plugins/future_worker`).
 const REFUSED_TEST_PLUGIN: &str = "stoq_test_future_worker";
 
@@ -448,10 +463,13 @@ pub fn test(lint: bool, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-pub fn bench() -> Result<()> {
+pub fn bench(only: Option<&str>) -> Result<()> {
     let built = build_workspace(true)?;
     let mut cmd = cargo();
     cmd.args(["bench", "-p", "stoq-tests", "--locked"]);
+    if let Some(name) = only {
+        cmd.args(["--bench", name]);
+    }
     test_env(&mut cmd, &built, true)?;
     run(&mut cmd)?;
     Ok(())

@@ -8,7 +8,10 @@
 //!   test plugins, the ABI fixtures, the third-party example against the workspace and against
 //!   the packaged ABI crate) and runs the whole test suite against those builds, then the doc
 //!   tests and `cargo doc` with warnings denied.
-//! - `bench`: release builds, then the benchmarks (results are printed as ratios).
+//! - `bench [NAME]`: release builds, then the benchmarks, or the one in `tests/benches/NAME.rs`
+//!   (results are printed as ratios).
+//! - `samples`: regenerates the bundled sample (`samples/invoice-4471.eml`) from the writers in
+//!   `tests/src/sample.rs`; a test fails while the committed file differs from what they build.
 //! - `freeze-abi`: when a `stoq-plugin-abi` version is released, keeps its packaged crate in
 //!   `tests/fixtures/abi-<version>/` (once; a released version never changes), for the
 //!   compatibility gate: a plugin built against it must load and run in every later host.
@@ -28,10 +31,11 @@ fn main() -> Result<()> {
             Ok(())
         }
         Some("test") => build::test(!flag("--no-lint"), &args[1..]),
-        Some("bench") => build::bench(),
+        Some("bench") => build::bench(args.get(1).map(String::as_str)),
         Some("freeze-abi") => build::freeze_abi(),
+        Some("samples") => build::samples(),
         _ => bail!(
-            "usage: cargo xtask <build-plugins [--release] | test [--no-lint] [-- TEST-ARGS] | bench | freeze-abi>"
+            "usage: cargo xtask <build-plugins [--release] | test [--no-lint] [-- TEST-ARGS] | bench [NAME] | samples | freeze-abi>"
         ),
     }
 }

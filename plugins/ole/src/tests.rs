@@ -1,5 +1,5 @@
-//! Samples built at test time (`tests/build.rs`: a compound file writer, an MS-OVBA
-//! compressor, VBA projects, docm-like packages) run through [`PluginTest`] as the host runs
+//! Samples built at test time (`stoq_tests::formats::office`: a compound file writer, an
+//! MS-OVBA compressor, VBA projects, docm-like packages) run through [`PluginTest`] as the host runs
 //! the plugin, and the same samples broken every way a hostile file may be.
 //!
 //! Reference values: oletools 0.60.2 (olevba 0.60.2, mraptor 0.56.2, olefile 0.47), run on
@@ -13,10 +13,8 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
 
-mod build;
+use stoq_tests::formats::office::*;
 use stoq_tests::golden;
-
-use build::*;
 
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<Ole>::new().scan(data).expect("scans")

@@ -1,4 +1,4 @@
-//! PDFs written here (see [`writer`]) run through [`PluginTest`] as the host runs the plugin.
+//! PDFs written here (by `stoq_tests::formats::pdf`) run through [`PluginTest`] as the host runs the plugin.
 //! Keyword counts are compared with pdfid 0.2.10 (Didier Stevens), run on the same files
 //! (`STOQ_GOLDEN_SAMPLES=/tmp/pdf cargo test -p stoq-plugin-pdf golden` writes them) with a
 //! `pdfid.ini` naming `/URI`; its output is written below as expected values.
@@ -9,10 +9,8 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
 
+use stoq_tests::formats::pdf::{Writer, flate, utf16_hex};
 use stoq_tests::golden;
-mod writer;
-
-use writer::{Writer, flate, utf16_hex};
 
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<Pdf>::new().scan(data).expect("scans")

@@ -9,6 +9,7 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
 
+use stoq_tests::formats::rtf::{junk_hex, lpas, ole1, package};
 use stoq_tests::golden;
 
 fn scan(data: &[u8]) -> WorkerResponse {
@@ -41,61 +42,6 @@ fn children(response: &WorkerResponse) -> Vec<(String, Vec<u8>)> {
             )
         })
         .collect()
-}
-
-/// A `LengthPrefixedAnsiString`.
-fn lpas(s: &[u8]) -> Vec<u8> {
-    let mut out = ((s.len() + 1) as u32).to_le_bytes().to_vec();
-    out.extend_from_slice(s);
-    out.push(0);
-    out
-}
-
-/// An embedded OLE 1.0 object (MS-OLEDS 2.2.4 ObjectHeader + native data).
-fn ole1(class: &[u8], native: &[u8]) -> Vec<u8> {
-    let mut out = 0x0000_0501u32.to_le_bytes().to_vec();
-    out.extend_from_slice(&2u32.to_le_bytes());
-    out.extend(lpas(class));
-    out.extend(lpas(b""));
-    out.extend(lpas(b""));
-    out.extend_from_slice(&(native.len() as u32).to_le_bytes());
-    out.extend_from_slice(native);
-    out
-}
-
-/// The native data of an OLE Package carrying `data` as `filename`.
-fn package(filename: &[u8], source: &[u8], temp: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut out = 2u16.to_le_bytes().to_vec();
-    out.extend_from_slice(filename);
-    out.push(0);
-    out.extend_from_slice(source);
-    out.push(0);
-    out.extend_from_slice(&[0, 0, 3, 0]);
-    out.extend_from_slice(&((temp.len() + 1) as u32).to_le_bytes());
-    out.extend_from_slice(temp);
-    out.push(0);
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
-/// `bytes` in hex as malicious RTF writes it: lines of odd lengths, spaces, tabs, bogus
-/// letters, an ignored `{\*\bkmkstart ...}` group and `\'` symbols at even positions.
-fn junk_hex(bytes: &[u8]) -> String {
-    let mut out = String::new();
-    for (i, b) in bytes.iter().enumerate() {
-        out.push_str(&format!("{b:02x}"));
-        match i % 23 {
-            3 => out.push_str("\r\n"),
-            7 => out.push(' '),
-            11 => out.push_str("\tzz"),
-            13 => out.push_str("{\\*\\bkmkstart ff00}"),
-            17 => out.push_str("\\'41"),
-            19 => out.push_str("-_-"),
-            _ => {}
-        }
-    }
-    out
 }
 
 const SCRIPT: &[u8] = b"Set s = CreateObject(\"WScript.Shell\")\r\ns.Run \"calc.exe\"\r\n";

@@ -1,11 +1,9 @@
-//! Real samples, built at test time with the standard library alone: a compound file writer
-//! ([MS-CFB], versions 3 and 4), an MS-OVBA compressor (literal-only or with copy tokens), a
-//! VBA project (`dir`, `PROJECT`, `_VBA_PROJECT` and module streams, as Office lays them
-//! out), a `.doc`-like file holding one, and a stored (uncompressed) zip writer for
-//! docm-like packages.
-//!
-//! The end-to-end tests include this file too (`#[path]`), so it depends on nothing else.
-#![allow(dead_code)]
+//! Office files: a compound file writer ([MS-CFB], versions 3 and 4), an MS-OVBA compressor
+//! (literal-only or with copy tokens), a VBA project (`dir`, `PROJECT`, `_VBA_PROJECT` and
+//! module streams, as Office lays them out), a `.doc`-like file holding one, and docm-like
+//! packages.
+
+pub use super::zip::{crc32, stored_zip};
 
 use std::collections::BTreeMap;
 
@@ -51,7 +49,6 @@ impl Default for CfbBuilder {
 
 struct Node {
     name: String,
-    path: String,
     item: Item,
     children: Vec<usize>,
 }
@@ -131,7 +128,6 @@ impl CfbBuilder {
         // The tree: entry 0 is the root; storages are created for every path prefix.
         let mut nodes = vec![Node {
             name: "Root Entry".into(),
-            path: String::new(),
             item: Item::Storage {
                 clsid: self.root_clsid,
                 created: 0,
@@ -161,7 +157,6 @@ impl CfbBuilder {
                     None => {
                         nodes.push(Node {
                             name: parts[depth].to_owned(),
-                            path: sub.clone(),
                             item: if last { item.clone() } else { storage.clone() },
                             children: Vec::new(),
                         });
@@ -616,71 +611,6 @@ pub fn word97(project: &VbaProject) -> Vec<u8> {
         .storage("Macros", [0; 16], SOME_TIME, SOME_TIME)
         .vba("Macros", project)
         .build()
-}
-
-/// CRC-32 (IEEE), for the zip writer.
-pub fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A zip of stored (uncompressed) entries.
-pub fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data) in entries {
-        let offset = out.len() as u32;
-        let crc = crc32(data);
-        let header = |sig: u32, central: bool| {
-            let mut h = Vec::new();
-            h.extend_from_slice(&sig.to_le_bytes());
-            if central {
-                h.extend_from_slice(&20u16.to_le_bytes()); // made by
-            }
-            h.extend_from_slice(&20u16.to_le_bytes()); // needed
-            h.extend_from_slice(&0u16.to_le_bytes()); // flags
-            h.extend_from_slice(&0u16.to_le_bytes()); // stored
-            h.extend_from_slice(&0u16.to_le_bytes()); // time
-            h.extend_from_slice(&0x21u16.to_le_bytes()); // date 1980-01-01
-            h.extend_from_slice(&crc.to_le_bytes());
-            h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            h.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            h.extend_from_slice(&0u16.to_le_bytes()); // extra
-            if central {
-                h.extend_from_slice(&0u16.to_le_bytes()); // comment
-                h.extend_from_slice(&0u16.to_le_bytes()); // disk
-                h.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-                h.extend_from_slice(&0u32.to_le_bytes()); // external attributes
-                h.extend_from_slice(&offset.to_le_bytes());
-            }
-            h.extend_from_slice(name.as_bytes());
-            h
-        };
-        out.extend_from_slice(&header(0x0403_4B50, false));
-        out.extend_from_slice(data);
-        central.extend_from_slice(&header(0x0201_4B50, true));
-    }
-    let cd_offset = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4B50u32.to_le_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&cd_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
 }
 
 /// `[Content_Types].xml` of a macro-enabled Word document.

@@ -1,4 +1,4 @@
-//! A small PDF writer for the tests: objects and streams written as given, then a correct
+//! PDF files: objects and streams written as given, then a correct
 //! cross-reference table, a wrong one, or none.
 
 use std::io::Write;
