@@ -5,10 +5,12 @@
 //! LnkParse3, LIEF, py-tlsh). Run with `cargo xtask bench` (all benchmarks) or
 //! `cargo xtask bench triage` (this one). Results go in BENCHMARKS.md.
 //!
-//! stoq's time is one `Engine::scan` of the file with the plugin as the only worker on one
-//! thread: the plugin's work, the extraction of what it finds, and the engine's per-request
-//! cost. Each time is the best of [`RUNS`] rounds.
+//! stoq's time is per file, of copies of the file run through `Engine::scan_many` on one
+//! thread with the plugin as the only worker: the plugin's work, the extraction of what it
+//! finds, and the engine's per-request cost, which the first row measures alone. Each time is the best of [`RUNS`] rounds.
+//! `STOQ_BENCH_CASE=PLUGIN` runs only that plugin's rows (for profiling).
 
+use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,8 +18,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
-use stoq_core::{Engine, Registry};
+use stoq_core::{Engine, OptionLayers, Options, Registry};
 use stoq_tests::formats::{office, pdf, rtf};
 use stoq_tests::sample;
 
@@ -32,10 +35,13 @@ fn var(name: &str) -> PathBuf {
 /// A typical file for one plugin, and the reference tool's Python code for it.
 struct Case {
     plugin: &'static str,
+    /// `--plugin-opts`-style options for the plugin.
+    options: &'static [(&'static str, &'static str)],
     what: String,
     data: Vec<u8>,
-    /// Python statements run once per file, with `data` (bytes) and `path` (its file) bound.
-    reference: Option<(&'static str, &'static str)>,
+    /// The reference tool's name, its Python imports, and the statements run once per file
+    /// with `data` (bytes) and `path` (its file) bound.
+    reference: Option<(&'static str, &'static str, &'static str)>,
 }
 
 /// A 20-page PDF whose pages are compressed text, with a JavaScript `/OpenAction` and a
@@ -134,58 +140,89 @@ const OLEVBA: &str =
     "from oletools.olevba import VBA_Parser\nfrom oletools.mraptor import MacroRaptor";
 const OLEVBA_RUN: &str = "p = VBA_Parser('f', data=data)\nlist(p.extract_macros())\np.analyze_macros()\nMacroRaptor(p.get_vba_code_all_modules()).scan()\np.close()";
 
+/// The row whose "plugin" is no plugin: the engine's own cost per request, on the
+/// shortcut's bytes, to subtract from the others.
+const ENGINE_ONLY: &str = "(none)";
+
 fn cases() -> Vec<Case> {
     let mut cases = vec![
         Case {
-            plugin: "ole",
-            what: "Word 97 .doc with a dropper macro".into(),
-            data: office::word97(&office::dropper_project()),
-            reference: Some((OLEVBA, OLEVBA_RUN)),
+            plugin: ENGINE_ONLY,
+            options: &[],
+            what: "the sample's shortcut, no worker: the engine alone".into(),
+            data: sample::lnk(),
+            reference: None,
         },
         Case {
             plugin: "ole",
+            options: &[],
+            what: "Word 97 .doc with a dropper macro".into(),
+            data: office::word97(&office::dropper_project()),
+            reference: Some(("olevba + mraptor (oletools 0.60.2)", OLEVBA, OLEVBA_RUN)),
+        },
+        Case {
+            plugin: "ole",
+            options: &[],
             what: "the sample's .docm".into(),
             data: sample::docm(),
-            reference: Some((OLEVBA, OLEVBA_RUN)),
+            reference: Some(("olevba + mraptor (oletools 0.60.2)", OLEVBA, OLEVBA_RUN)),
         },
         Case {
             plugin: "pdf",
+            options: &[],
             what: "20-page PDF, JavaScript and links".into(),
             data: typical_pdf(),
-            reference: Some(("from pdfid import pdfid", "pdfid.PDFiD(path)")),
+            reference: Some(("pdfid", "from pdfid import pdfid", "pdfid.PDFiD(path)")),
         },
         Case {
             plugin: "rtf",
+            options: &[],
             what: "RTF letter with a 64 KiB Package object".into(),
             data: typical_rtf(),
             reference: Some((
+                "rtfobj (oletools 0.60.2)",
                 "from oletools import rtfobj",
                 "rtfobj.RtfObjParser(data).parse()",
             )),
         },
         Case {
             plugin: "lnk",
+            options: &[],
             what: "the sample's shortcut".into(),
             data: sample::lnk(),
             reference: Some((
+                "LnkParse3",
                 "import io, LnkParse3",
                 "LnkParse3.lnk_file(io.BytesIO(data)).get_json()",
             )),
         },
         Case {
             plugin: "fuzzy",
-            what: "1 MiB, half text".into(),
+            options: &[("ssdeep", "false")],
+            what: "1 MiB, half text: TLSH only".into(),
             data: typical_blob(),
-            reference: Some(("import tlsh", "tlsh.hash(data)")),
+            reference: Some(("py-tlsh", "import tlsh", "tlsh.hash(data)")),
+        },
+        Case {
+            plugin: "fuzzy",
+            options: &[("tlsh", "false")],
+            what: "1 MiB, half text: ssdeep only".into(),
+            data: typical_blob(),
+            reference: Some((
+                "ssdeep 2.14.1 CLI (a process per file)",
+                "import subprocess",
+                "subprocess.run(['ssdeep', '-s', path], check=True, capture_output=True)",
+            )),
         },
     ];
     for system in ["/bin/ls", "/usr/bin/ls"] {
         if let Ok(data) = std::fs::read(system) {
             cases.push(Case {
                 plugin: "elfinfo",
+                options: &[],
                 what: format!("{system} of this machine"),
                 data,
-                reference: Some(("import lief", "lief.parse(path)")),
+                reference: Some(("LIEF", "import lief", "lief.parse(path)")),
             });
             break;
         }
@@ -215,21 +252,39 @@ fn iterations_for(mut call: impl FnMut()) -> usize {
     (Duration::from_millis(300).as_nanos() / once.as_nanos()).clamp(3, 100_000) as usize
 }
 
+/// Times `BODY` (indented by four spaces) on the file named by `sys.argv[1]` as [`per_call`]
+/// and [`iterations_for`] time stoq: the best of `RUNS` rounds of about 0.3 s.
+const PYTHON_TIMER: &str = r#"import sys, time
+SETUP
+path = sys.argv[1]
+data = open(path, 'rb').read()
+def once():
+    BODY
+once()
+start = time.perf_counter()
+once()
+one = max(time.perf_counter() - start, 1e-6)
+n = max(3, min(100000, int(0.3 / one)))
+best = None
+for _ in range(RUNS):
+    start = time.perf_counter()
+    for _ in range(n):
+        once()
+    t = (time.perf_counter() - start) / n
+    best = t if best is None else min(best, t)
+print(best)
+"#;
+
 /// The reference tool's time per file, or why there is none.
 fn reference(case: &Case, path: &Path) -> Result<Duration, String> {
-    let Some((setup, run)) = case.reference else {
+    let Some((_, setup, run)) = case.reference else {
         return Err("none".into());
     };
-    let body: String = run.lines().map(|l| format!("        {l}\n")).collect();
-    let script = format!(
-        "import sys, time\n{setup}\npath = sys.argv[1]\ndata = open(path, 'rb').read()\n\
-def once():\n    if True:\n{body}\n\
-once()\nstart = time.perf_counter(); once(); one = max(time.perf_counter() - start, 1e-6)\n\
-n = max(3, min(100000, int(0.3 / one)))\nbest = None\n\
-for _ in range({RUNS}):\n    start = time.perf_counter()\n    for _ in range(n):\n        once()\n\
-    t = (time.perf_counter() - start) / n\n    best = t if best is None else min(best, t)\n\
-print(best)\n"
-    );
+    let body: String = run.lines().map(|l| format!("    {l}\n")).collect();
+    let script = PYTHON_TIMER
+        .replace("SETUP", setup)
+        .replace("    BODY\n", &body)
+        .replace("RUNS", &RUNS.to_string());
     let output = Command::new("python3")
         .arg("-c")
         .arg(&script)
@@ -258,10 +313,7 @@ fn micros(d: Duration) -> String {
 }
 
 fn main() {
-    let registry = Arc::new(Registry::discover(
-        &[var("STOQ_BUNDLED_PLUGIN_DIR")],
-        Default::default(),
-    ));
+    let only = std::env::var("STOQ_BENCH_CASE").ok();
     let dir = tempfile::tempdir().expect("temp dir");
     println!("\n## Triage plugins on typical files, one thread, best of {RUNS}\n");
     println!(
@@ -269,24 +321,59 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (n, case) in cases().into_iter().enumerate() {
-        let engine = Engine::builder(registry.clone())
-            .start_dispatch([case.plugin])
+        if only.as_ref().is_some_and(|only| only != case.plugin) {
+            continue;
+        }
+        let options: Options = case
+            .options
+            .iter()
+            .map(|(k, v)| {
+                let value = serde_json::from_str(v).unwrap_or_else(|_| Value::from(*v));
+                (k.to_string(), value)
+            })
+            .collect();
+        let registry = Arc::new(Registry::discover(
+            &[var("STOQ_BUNDLED_PLUGIN_DIR")],
+            OptionLayers::from(if options.is_empty() {
+                BTreeMap::new()
+            } else {
+                BTreeMap::from([(case.plugin.to_owned(), options)])
+            }),
+        ));
+        let workers: &[&str] = if case.plugin == ENGINE_ONLY {
+            &[]
+        } else {
+            std::slice::from_ref(&case.plugin)
+        };
+        let engine = Engine::builder(registry)
+            .start_dispatch(workers.iter().copied())
             .jobs(1)
             .build()
             .unwrap_or_else(|e| panic!("engine with {}: {e:?}", case.plugin));
         let content = bytes::Bytes::from(case.data.clone());
-        let scan = || {
-            let response = engine.scan(content.clone(), Default::default(), Default::default());
-            assert!(
-                response.errors.is_empty(),
-                "{} on {}: {:?}",
-                case.plugin,
-                case.what,
-                response.errors
+        // `count` copies through `scan_many`, as `stoq scan DIR` runs them: the time per file
+        // is throughput, without the thread wake-up latency a lone request would wait for.
+        let scan_copies = |count: usize| {
+            engine.scan_many(
+                (0..count).map(|_| (content.clone(), Default::default(), Default::default())),
+                0,
+                |_, response| {
+                    assert!(
+                        response.errors.is_empty(),
+                        "{} on {}: {:?}",
+                        case.plugin,
+                        case.what,
+                        response.errors
+                    );
+                    black_box(response);
+                },
             );
-            black_box(response);
         };
-        let stoq = per_call(iterations_for(scan), scan);
+        let start = Instant::now();
+        scan_copies(4);
+        let once = (start.elapsed() / 4).max(Duration::from_micros(1));
+        let count = (Duration::from_millis(300).as_nanos() / once.as_nanos()).clamp(4, 100_000);
+        let stoq = per_call(1, || scan_copies(count as usize)) / count as u32;
         let hash = || {
             black_box(Sha256::digest(black_box(&case.data)));
         };
@@ -295,15 +382,7 @@ fn main() {
         std::fs::File::create(&path)
             .and_then(|mut f| f.write_all(&case.data))
             .expect("write the case");
-        let tool = case.reference.map(|(setup, _)| {
-            setup
-                .lines()
-                .last()
-                .unwrap_or(setup)
-                .trim_start_matches("from ")
-                .trim_start_matches("import ")
-                .to_owned()
-        });
+        let tool = case.reference.map(|(name, _, _)| name);
         let (reference_time, ratio) = match reference(&case, &path) {
             Ok(t) => (
                 micros(t),
@@ -319,7 +398,7 @@ fn main() {
             micros(stoq),
             micros(sha),
             stoq.as_secs_f64() / sha.as_secs_f64(),
-            tool.unwrap_or_else(|| "none".into()),
+            tool.unwrap_or("none"),
             reference_time,
             ratio
         );
