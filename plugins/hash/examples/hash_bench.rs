@@ -1,4 +1,4 @@
-//! Times the hash worker: `cargo run --release -p stoq-plugin-hash --example bench -- FILE`.
+//! Times the hash worker: `cargo run --release -p stoq-plugin-hash --example hash_bench -- FILE`.
 //!
 //! Prints the min of 3 runs of the former serial digests and of a `Hash` scan on FILE (with and
 //! without sha512), each digest's single-thread throughput on FILE, serial against parallel at

@@ -1,4 +1,4 @@
-//! Times the fuzzy hashes: `cargo run --release -p stoq-plugin-fuzzy --example bench -- FILE`.
+//! Times the fuzzy hashes: `cargo run --release -p stoq-plugin-fuzzy --example fuzzy_bench -- FILE`.
 //!
 //! Prints the best of 5 runs of ssdeep alone, TLSH alone, both as the worker computes them
 //! (one thread below `PARALLEL_THRESHOLD`, two from it) and a whole `Fuzzy` scan through
