@@ -194,6 +194,17 @@ fn shortened(items: &[&str], shown: usize) -> String {
     text
 }
 
+/// The workers that extracted `payload`, by name (the response lists them in the order they
+/// finished, which varies from run to run).
+fn extractors(payload: &Value) -> Vec<&str> {
+    let mut by: Vec<&str> = payload["extracted_by"]
+        .as_array()
+        .map(|b| b.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    by.sort_unstable();
+    by
+}
+
 /// The name shown for a payload: its file name or path, or a short id.
 fn display_name(payload: &Value) -> String {
     let extra = &payload["payload_meta"]["extra_data"];
@@ -278,10 +289,7 @@ pub fn render(response: &Value, color: bool) -> String {
             "  {}",
             human_size(payload["size"].as_u64().unwrap_or(0))
         );
-        let by: Vec<&str> = payload["extracted_by"]
-            .as_array()
-            .map(|b| b.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let by = extractors(payload);
         if let Some(first) = by.first() {
             let _ = write!(line, "  {}", paint.dim(&format!("by {first}")));
             if by.len() > 1 {
@@ -308,9 +316,10 @@ pub fn render(response: &Value, color: bool) -> String {
         };
         let mut kids = children.get(&i).cloned().unwrap_or_default();
         // Workers run in parallel, so two workers' extractions from one payload may come in
-        // either order; each worker's own stay in its order. Grouped by worker, the tree is
-        // the same on every run.
-        kids.sort_by_key(|&k| results[k]["extracted_by"][0].as_str().unwrap_or(""));
+        // either order, and a payload two workers extract lists them in the order they
+        // finished; each worker's own extractions stay in its order. Grouped by the first of
+        // their extractors by name, the tree is the same on every run.
+        kids.sort_by_key(|&k| extractors(&results[k]).first().copied().unwrap_or(""));
         let detail_prefix = format!("{inner}{}", if kids.is_empty() { "  " } else { "│ " });
         if let Some(workers) = payload["workers"].as_object() {
             for (worker, results) in workers {

@@ -141,7 +141,7 @@ fn the_readme_shows_the_tree_its_first_command_prints() {
     let output = stoq()
         .current_dir(repository())
         .args(["scan", sample::PATH, "-a", "hash", "mimetype", "-R", "yara"])
-        .args(["--format", "tree"])
+        .args(["--format", "tree", "--deterministic"])
         .output()
         .expect("stoq runs");
     assert!(output.status.success(), "{}", stderr(&output));
@@ -149,7 +149,7 @@ fn the_readme_shows_the_tree_its_first_command_prints() {
     let shown = readme_block("<!-- the tree of samples/invoice-4471.eml -->");
     assert!(
         shown == printed,
-        "README.md's tree of the sample is not what `stoq scan {} -a hash mimetype -R yara --format tree` prints; update it to:\n{printed}",
+        "README.md's tree of the sample is not what `stoq scan {} -a hash mimetype -R yara --format tree --deterministic` prints; update it to:\n{printed}",
         sample::PATH
     );
 }
