@@ -4,6 +4,7 @@
 pub mod formats;
 pub mod golden;
 pub mod pe;
+pub mod response;
 pub mod sample;
 pub mod service;
 pub mod snapshot;

@@ -9,6 +9,7 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 use zip::write::SimpleFileOptions;
 
 use super::*;
+use stoq_tests::response::{messages, results};
 
 use stoq_tests::golden;
 
@@ -43,10 +44,6 @@ fn scan(data: &[u8]) -> WorkerResponse {
     scan_with(data, &[])
 }
 
-fn results(response: &WorkerResponse) -> &Value {
-    response.results.as_ref().expect("results")
-}
-
 /// The `path` of each extracted payload.
 fn names(response: &WorkerResponse) -> Vec<String> {
     response
@@ -58,14 +55,6 @@ fn names(response: &WorkerResponse) -> Vec<String> {
                 .unwrap_or("")
                 .to_owned()
         })
-        .collect()
-}
-
-fn messages(response: &WorkerResponse) -> Vec<String> {
-    response
-        .errors
-        .iter()
-        .map(|e| e.message().to_owned())
         .collect()
 }
 

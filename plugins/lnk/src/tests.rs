@@ -11,6 +11,7 @@ use stoq_tests::formats::lnk::{
     MARCH_2024, Shortcut, block, environment_block, file_item, filetime_of, guid_bytes, link_info,
     my_computer, root_item, tracker_block, uuid_v1, volume_item,
 };
+use stoq_tests::response::{messages, results};
 
 const PAYLOAD: &str = "SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkALgBEAG8AdwBuAGwAbwBhAGQAUwB0AHIAaQBuAGcAKAAnAGgAdAB0AHAAOgAvAC8AZQB4AGEAbQBwAGwAZQAuAGMAbwBtAC8AYQAnACkA";
 
@@ -118,18 +119,6 @@ fn enc(s: &str) -> String {
 
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<Lnk>::new().scan(data).expect("lnk scans")
-}
-
-fn results(response: &WorkerResponse) -> &Value {
-    response.results.as_ref().expect("results")
-}
-
-fn messages(response: &WorkerResponse) -> Vec<String> {
-    response
-        .errors
-        .iter()
-        .map(|e| e.message().to_owned())
-        .collect()
 }
 
 fn survives(data: &[u8]) -> Result<WorkerResponse, TestError> {

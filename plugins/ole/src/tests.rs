@@ -12,24 +12,13 @@ use std::time::{Duration, Instant};
 use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
+use stoq_tests::response::{messages, results};
 
 use stoq_tests::formats::office::*;
 use stoq_tests::golden;
 
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<Ole>::new().scan(data).expect("scans")
-}
-
-fn results(response: &WorkerResponse) -> &Value {
-    response.results.as_ref().expect("results")
-}
-
-fn messages(response: &WorkerResponse) -> Vec<String> {
-    response
-        .errors
-        .iter()
-        .map(|e| e.message().to_owned())
-        .collect()
 }
 
 fn filenames(response: &WorkerResponse) -> Vec<&str> {

@@ -8,41 +8,13 @@ use std::time::{Duration, Instant};
 use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
+use stoq_tests::response::{children, messages, results};
 
 use stoq_tests::formats::pdf::{Writer, flate, utf16_hex};
 use stoq_tests::golden;
 
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<Pdf>::new().scan(data).expect("scans")
-}
-
-fn results(response: &WorkerResponse) -> &Value {
-    response.results.as_ref().expect("results")
-}
-
-fn messages(response: &WorkerResponse) -> Vec<String> {
-    response
-        .errors
-        .iter()
-        .map(|e| e.message().to_owned())
-        .collect()
-}
-
-/// Each extracted payload's file name and bytes.
-fn children(response: &WorkerResponse) -> Vec<(String, Vec<u8>)> {
-    response
-        .extracted
-        .iter()
-        .map(|e| {
-            (
-                e.payload_meta.extra_data["filename"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-                e.content.clone(),
-            )
-        })
-        .collect()
 }
 
 /// The keyword counts that are not zero, as pdfid prints them (`name`, count, hex count).

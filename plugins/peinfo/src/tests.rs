@@ -6,6 +6,7 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 use stoq_tests::pe::{RESOURCE, build_pe, version_resource};
 
 use super::*;
+use stoq_tests::response::{messages, results};
 
 /// The imphash pefile computes for [`ordinal_importer`] (pefile 2024.8.26, `get_imphash()`).
 const IMPHASH_OF_ORDINAL_IMPORTER: &str = "febcf2a133a62e7713e294f103d7136b";
@@ -15,18 +16,6 @@ use stoq_tests::golden;
 /// Scans `data` with the default options; panics if the scan fails.
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<PeInfo>::new().scan(data).expect("scans")
-}
-
-fn results(response: &WorkerResponse) -> &Value {
-    response.results.as_ref().expect("results")
-}
-
-fn messages(response: &WorkerResponse) -> Vec<String> {
-    response
-        .errors
-        .iter()
-        .map(|e| e.message().to_owned())
-        .collect()
 }
 
 /// Each extracted payload's `resource` path.

@@ -8,40 +8,13 @@ use std::time::{Duration, Instant};
 use stoq_plugin_abi::testing::{PluginTest, TestError};
 
 use super::*;
+use stoq_tests::response::{children, messages, results};
 
 use stoq_tests::formats::rtf::{junk_hex, lpas, ole1, package};
 use stoq_tests::golden;
 
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<Rtf>::new().scan(data).expect("scans")
-}
-
-fn results(response: &WorkerResponse) -> &Value {
-    response.results.as_ref().expect("results")
-}
-
-fn messages(response: &WorkerResponse) -> Vec<String> {
-    response
-        .errors
-        .iter()
-        .map(|e| e.message().to_owned())
-        .collect()
-}
-
-fn children(response: &WorkerResponse) -> Vec<(String, Vec<u8>)> {
-    response
-        .extracted
-        .iter()
-        .map(|e| {
-            (
-                e.payload_meta.extra_data["filename"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned(),
-                e.content.clone(),
-            )
-        })
-        .collect()
 }
 
 const SCRIPT: &[u8] = b"Set s = CreateObject(\"WScript.Shell\")\r\ns.Run \"calc.exe\"\r\n";

@@ -6,6 +6,7 @@ use stoq_plugin_abi::testing::{PluginTest, TestError};
 use stoq_plugin_abi::types::string_to_bytes;
 
 use super::*;
+use stoq_tests::response::results;
 
 use stoq_tests::golden;
 
@@ -76,10 +77,6 @@ X-Raw: caf\xe9 \\ \r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; bounda
 /// Scans `data` with the default options; panics if the scan fails.
 fn scan(data: &[u8]) -> WorkerResponse {
     PluginTest::<Smtp>::new().scan(data).expect("scans")
-}
-
-fn results(response: &WorkerResponse) -> &Value {
-    response.results.as_ref().expect("results")
 }
 
 #[test]

@@ -15,6 +15,8 @@ use sha2::{Digest, Sha256};
 use stoq_plugin_abi::prelude::*;
 use stoq_plugin_abi::testing::{PluginTest, TestError, golden};
 
+use stoq_tests::response::{messages, results};
+
 use crate::{ElfInfo, MachoInfo};
 
 fn elf(data: &[u8]) -> WorkerResponse {
@@ -27,18 +29,6 @@ fn macho(data: &[u8]) -> WorkerResponse {
     PluginTest::<MachoInfo>::new()
         .scan(data)
         .expect("machoinfo scans")
-}
-
-fn results(response: &WorkerResponse) -> &Value {
-    response.results.as_ref().expect("results")
-}
-
-fn messages(response: &WorkerResponse) -> Vec<String> {
-    response
-        .errors
-        .iter()
-        .map(|e| e.message().to_owned())
-        .collect()
 }
 
 fn names(list: &Value) -> Vec<&str> {
