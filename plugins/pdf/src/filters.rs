@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use crate::syntax::{Dict, Obj};
+use crate::syntax::{Dict, Obj, hex_value};
 
 /// Why decoding stopped early.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -157,15 +157,6 @@ fn flate(data: &[u8], limit: u64) -> (Vec<u8>, Option<String>) {
             let message = format!("corrupt deflate data after {} bytes: {e}", out.len());
             (out, Some(message))
         }
-    }
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
     }
 }
 

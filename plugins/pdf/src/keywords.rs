@@ -14,6 +14,8 @@
 //! `/zzB`); the header line (`%PDF-1.7`) is not counted; `/Colors > 2^24` counts a number
 //! above 2^24 right after a `/Colors` name.
 
+use crate::syntax::hex_value;
+
 /// The keywords pdfid counts, in its order, plus `/URI`.
 pub const KEYWORDS: [&str; 21] = [
     "obj",
@@ -86,18 +88,6 @@ fn header(data: &[u8]) -> Option<(usize, usize)> {
         }
     }
     Some((index, end))
-}
-
-fn is_hex(b: u8) -> bool {
-    b.is_ascii_hexdigit()
-}
-
-fn hex_value(b: u8) -> u8 {
-    match b {
-        b'0'..=b'9' => b - b'0',
-        b'a'..=b'f' => b - b'a' + 10,
-        _ => b - b'A' + 10,
-    }
 }
 
 /// The counting state: pdfid's `word`, `hexcode`, `slash` and `lastName`.
@@ -196,9 +186,10 @@ pub fn count(data: &[u8]) -> Counts {
         if b.is_ascii_alphanumeric() {
             state.push(b);
         } else if state.slash && b == b'#' {
-            match (data.get(i), data.get(i + 1)) {
-                (Some(&d1), Some(&d2)) if is_hex(d1) && is_hex(d2) => {
-                    state.push(hex_value(d1) << 4 | hex_value(d2));
+            let digit = |at: usize| data.get(at).copied().and_then(hex_value);
+            match (digit(i), digit(i + 1)) {
+                (Some(high), Some(low)) => {
+                    state.push(high << 4 | low);
                     state.hexcode = true;
                     i += 2;
                 }

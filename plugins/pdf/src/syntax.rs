@@ -119,13 +119,9 @@ pub fn is_regular(b: u8) -> bool {
     !is_space(b) && !is_delimiter(b)
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+/// The value of a hexadecimal digit.
+pub(crate) fn hex_value(b: u8) -> Option<u8> {
+    char::from(b).to_digit(16).map(|d| d as u8)
 }
 
 /// Reads values from `data[..end]`, starting at `pos`; offsets are those of `data`.
