@@ -1,5 +1,6 @@
 //! The bundled analysis plugins, through the binary, on samples built here.
 
+use stoq_tests::formats::zip::deflated_zip;
 use stoq_tests::{errors, scan_bytes, workers_run};
 
 fn md5_hex(data: &[u8]) -> String {
@@ -168,18 +169,6 @@ fn iocextract_finds_defanged_indicators_and_honours_its_allowlist() {
     assert!(quiet["results"][0]["workers"].get("iocextract").is_none());
 }
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, content) in entries {
-        writer.start_file(*name, options).expect("start");
-        writer.write_all(content).expect("write");
-    }
-    writer.finish().expect("finish").into_inner()
-}
-
 #[test]
 fn decompress_walks_nested_archives_with_every_node_hashed() {
     use std::io::Write;
@@ -188,7 +177,7 @@ fn decompress_walks_nested_archives_with_every_node_hashed() {
         .write(Vec::new(), flate2::Compression::default());
     gz.write_all(b"The quick brown fox").unwrap();
     let gz = gz.finish().unwrap();
-    let outer = zip_of(&[("docs/fox.txt.gz", &gz), ("readme.txt", b"hello")]);
+    let outer = deflated_zip(&[("docs/fox.txt.gz", &gz), ("readme.txt", b"hello")]);
     let response = scan_bytes(&outer, &["-a", "decompress", "hash"]);
     let results = response["results"].as_array().unwrap();
     assert_eq!(results.len(), 4, "zip, gz, readme, fox: {response:#}");
@@ -219,7 +208,7 @@ fn decompress_walks_nested_archives_with_every_node_hashed() {
 fn a_nested_zip_bomb_ends_in_errors_with_bounded_work() {
     // 42.zip in small: 16 identical copies per level, 3 levels, 200 MiB of zeros inside.
     let zeros = vec![0u8; 200 << 20];
-    let mut level = zip_of(&[("zeros.bin", &zeros)]);
+    let mut level = deflated_zip(&[("zeros.bin", &zeros)]);
     drop(zeros);
     for depth in 0..3 {
         let names: Vec<String> = (0..16).map(|i| format!("l{depth}_{i}.zip")).collect();
@@ -227,7 +216,7 @@ fn a_nested_zip_bomb_ends_in_errors_with_bounded_work() {
             .iter()
             .map(|n| (n.as_str(), level.as_slice()))
             .collect();
-        level = zip_of(&entries);
+        level = deflated_zip(&entries);
     }
     let response = scan_bytes(&level, &["-a", "decompress"]);
     let results = response["results"].as_array().unwrap();
@@ -249,7 +238,7 @@ fn a_nested_zip_bomb_ends_in_errors_with_bounded_work() {
 
 #[test]
 fn smtp_parses_the_email_and_extracts_attachments_and_nested_messages() {
-    let zip = zip_of(&[("fox.txt", b"The quick brown fox")]);
+    let zip = deflated_zip(&[("fox.txt", b"The quick brown fox")]);
     let zip_b64: String = {
         use base64::Engine as _;
         let encoded = base64::engine::general_purpose::STANDARD.encode(&zip);
@@ -341,7 +330,7 @@ fn peinfo_describes_a_pe_and_extracts_its_resources() {
 #[test]
 fn an_email_carrying_a_zip_carrying_a_pe_unpacks_as_one_tree() {
     let pe = stoq_tests::pe::build_pe();
-    let zip = zip_of(&[("invoice.exe", &pe)]);
+    let zip = deflated_zip(&[("invoice.exe", &pe)]);
     let email = email_with_attachment("invoice.zip", &zip);
     let response = scan_bytes(&email, &["-a", "hash", "mimetype", "-R", "yara"]);
     let results = response["results"].as_array().unwrap();

@@ -1,25 +1,13 @@
 //! `--format tree`: the payload tree of a response, for people.
 
-use std::io::Write;
-
+use stoq_tests::formats::zip::deflated_zip;
 use stoq_tests::run;
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, content) in entries {
-        writer.start_file(*name, options).expect("start");
-        writer.write_all(content).expect("write");
-    }
-    writer.finish().expect("finish").into_inner()
-}
 
 #[test]
 fn the_tree_shows_each_payload_under_its_parent_with_type_size_and_extractor() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bundle.zip");
-    let zip = zip_of(&[
+    let zip = deflated_zip(&[
         (
             "notes/fox.txt",
             b"The quick brown fox visits http://evil.example.com/a",

@@ -4,26 +4,10 @@
 use std::io::Write;
 
 use serde_json::{Value, json};
+use stoq_tests::random::splitmix64;
 use stoq_tests::{errors, scan_bytes};
 
-/// `len` bytes of splitmix64 output from `seed`, each 64-bit word little-endian (the
-/// generator of the plugin's own reference vectors).
-fn random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        out.extend_from_slice(&z.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// `random(4096, 4096)`'s hashes: `ssdeep -b` 2.14.1 (Debian 2.14.1+git20180629.57fcfff-3)
+/// `splitmix64(4096, 4096)`'s hashes: `ssdeep -b` 2.14.1 (Debian 2.14.1+git20180629.57fcfff-3)
 /// and `tlsh.hash` of py-tlsh 5.0.0 on the same bytes.
 const SAMPLE_SSDEEP: &str =
     "96:buG+h26rtCgtMV763/UHNJ1DPqK5S+8zrGqnYfK6/hcMjRh5bgKP:bxQAcOw/UtyHHRYiSh3RhnP";
@@ -32,7 +16,7 @@ const SAMPLE_TLSH: &str =
 
 #[test]
 fn fuzzy_hashes_equal_the_reference_tools() {
-    let response = scan_bytes(&random(4096, 4096), &["-a", "fuzzy"]);
+    let response = scan_bytes(&splitmix64(4096, 4096), &["-a", "fuzzy"]);
     assert!(errors(&response).is_empty(), "{response:#}");
     assert_eq!(
         response["results"][0]["workers"]["fuzzy"],
@@ -53,7 +37,7 @@ fn fuzzy_hashes_equal_the_reference_tools() {
 
 #[test]
 fn fuzzy_hashes_every_payload_of_a_tree() {
-    let sample = random(4096, 4096);
+    let sample = splitmix64(4096, 4096);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&sample).expect("gzip");
     let gz = gz.finish().expect("gzip");
@@ -82,7 +66,7 @@ fn fuzzy_hashes_every_payload_of_a_tree() {
 
 #[test]
 fn fuzzy_options_through_the_command_line() {
-    let sample = random(4096, 4096);
+    let sample = splitmix64(4096, 4096);
     let response = scan_bytes(
         &sample,
         &["-a", "fuzzy", "--plugin-opts", "fuzzy:max_size=4095"],

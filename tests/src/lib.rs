@@ -4,6 +4,7 @@
 pub mod formats;
 pub mod golden;
 pub mod pe;
+pub mod random;
 pub mod response;
 pub mod sample;
 pub mod service;

@@ -1,21 +1,7 @@
 //! The test inputs, generated here (the reference values were computed on the same bytes,
 //! written by the same generator in Python).
 
-/// `len` bytes of splitmix64 output from `seed`, each 64-bit word little-endian.
-pub fn random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        out.extend_from_slice(&z.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
+pub use stoq_tests::random::splitmix64 as random;
 
 pub const FOX: &[u8] = b"The quick brown fox jumps over the lazy dog.\n";
 
