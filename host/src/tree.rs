@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use serde_json::Value;
+use stoq_plugin_abi::types::string_to_bytes;
 
 /// Whether the tree is printed in colour: standard output is a terminal and `NO_COLOR` is
 /// not set (<https://no-color.org>).
@@ -175,9 +176,12 @@ fn headlines(worker: &str, results: &Value) -> Vec<String> {
                     .as_str()
                     .or(results["target_path"].as_str())
             {
-                // Results hold paths as `bytes_to_string` writes them (a backslash doubled);
-                // people read Windows paths with single ones.
-                out.push(format!("target: {}", target.replace("\\\\", "\\")));
+                // Results hold paths as `bytes_to_string` writes them (a backslash doubled,
+                // bytes that are not UTF-8 as `\xNN`); people read the path itself.
+                let shown = string_to_bytes(target)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_else(|| target.to_owned());
+                out.push(format!("target: {shown}"));
             }
         }
         _ => {}
@@ -319,7 +323,7 @@ pub fn render(response: &Value, color: bool) -> String {
         // either order, and a payload two workers extract lists them in the order they
         // finished; each worker's own extractions stay in its order. Grouped by the first of
         // their extractors by name, the tree is the same on every run.
-        kids.sort_by_key(|&k| extractors(&results[k]).first().copied().unwrap_or(""));
+        kids.sort_by_cached_key(|&k| extractors(&results[k]).first().map(|s| s.to_string()));
         let detail_prefix = format!("{inner}{}", if kids.is_empty() { "  " } else { "│ " });
         if let Some(workers) = payload["workers"].as_object() {
             for (worker, results) in workers {
