@@ -21,7 +21,7 @@ use crate::formats::lnk::{
     MARCH_2024, Shortcut, block, environment_block, file_item, guid_bytes, link_info, my_computer,
     root_item, tracker_block, uuid_v1, volume_item,
 };
-use crate::formats::office::{VbaProject, docm_parts, module, this_document};
+use crate::formats::office::{VbaProject, docm_parts, entries, module, this_document};
 use crate::formats::pdf::{Writer, flate};
 use crate::formats::{mime, zip};
 
@@ -41,15 +41,7 @@ pub fn docm() -> Vec<u8> {
         ("ThisDocument", &this_document(MACRO), true),
         ("NewMacros", &module("NewMacros", ""), false),
     ]);
-    let parts: Vec<(String, Vec<u8>)> = docm_parts(&project.bin(), &[])
-        .into_iter()
-        .filter(|(name, _)| !name.starts_with("word/embeddings/"))
-        .collect();
-    let refs: Vec<(&str, &[u8])> = parts
-        .iter()
-        .map(|(n, d)| (n.as_str(), d.as_slice()))
-        .collect();
-    zip::deflated_zip(&refs)
+    zip::deflated_zip(&entries(&docm_parts(&project.bin(), None)))
 }
 
 /// A one-page PDF: a JavaScript `/OpenAction` that shows a message, and a link annotation

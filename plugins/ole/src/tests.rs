@@ -397,7 +397,7 @@ fn deflated_docm(project: &VbaProject, extra: &[(&str, &[u8])]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);
-    let mut parts = docm_parts(&project.bin(), &packager_object("a.txt", b"a"));
+    let mut parts = docm_parts(&project.bin(), Some(&packager_object("a.txt", b"a")));
     parts.extend(extra.iter().map(|(n, d)| ((*n).to_owned(), d.to_vec())));
     for (name, data) in parts {
         writer.start_file(name, options).unwrap();

@@ -618,9 +618,9 @@ pub const DOCM_CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" sta
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/><Override PartName="/word/vbaData.xml" ContentType="application/vnd.ms-word.vbaData+xml"/></Types>"#;
 
 /// The parts of a docm-like package holding `vba_project` as `word/vbaProject.bin` and
-/// `embedding` as `word/embeddings/oleObject1.bin`.
-pub fn docm_parts(vba_project: &[u8], embedding: &[u8]) -> Vec<(String, Vec<u8>)> {
-    vec![
+/// `embedding`, if any, as `word/embeddings/oleObject1.bin`.
+pub fn docm_parts(vba_project: &[u8], embedding: Option<&[u8]>) -> Vec<(String, Vec<u8>)> {
+    let mut parts = vec![
         ("[Content_Types].xml".into(), DOCM_CONTENT_TYPES.as_bytes().to_vec()),
         ("_rels/.rels".into(), br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#.to_vec()),
@@ -629,8 +629,19 @@ pub fn docm_parts(vba_project: &[u8], embedding: &[u8]) -> Vec<(String, Vec<u8>)
         ("word/_rels/document.xml.rels".into(), br#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>"#.to_vec()),
         ("word/vbaProject.bin".into(), vba_project.to_vec()),
-        ("word/embeddings/oleObject1.bin".into(), embedding.to_vec()),
-    ]
+    ];
+    if let Some(embedding) = embedding {
+        parts.push(("word/embeddings/oleObject1.bin".into(), embedding.to_vec()));
+    }
+    parts
+}
+
+/// `parts` as the zip writers take them.
+pub fn entries(parts: &[(String, Vec<u8>)]) -> Vec<(&str, &[u8])> {
+    parts
+        .iter()
+        .map(|(name, data)| (name.as_str(), data.as_slice()))
+        .collect()
 }
 
 /// A Packager object's `\x01Ole10Native` stream carrying `data` as `label`.
@@ -673,10 +684,5 @@ pub fn packager_object(label: &str, data: &[u8]) -> Vec<u8> {
 /// small batch file.
 pub fn docm(project: &VbaProject) -> Vec<u8> {
     let embedding = packager_object("run.bat", b"@echo off\r\ncalc.exe\r\n");
-    let parts = docm_parts(&project.bin(), &embedding);
-    let refs: Vec<(&str, &[u8])> = parts
-        .iter()
-        .map(|(n, d)| (n.as_str(), d.as_slice()))
-        .collect();
-    stored_zip(&refs)
+    stored_zip(&entries(&docm_parts(&project.bin(), Some(&embedding))))
 }
