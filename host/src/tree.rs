@@ -433,6 +433,39 @@ mod tests {
     }
 
     #[test]
+    fn the_order_extractors_are_listed_in_does_not_change_the_tree() {
+        // `ole` and `decompress` both take vbaProject.bin out of a document; the response
+        // lists them in the order they finished. (Where the payload stands among the
+        // results varies too: `--deterministic` fixes that.)
+        let draw = |project_by: &[&str]| {
+            let results = json!([
+                payload("d", "a.docm", 10, &[], &[], 0),
+                payload("v", "vbaProject.bin", 8, &["d"], project_by, 1),
+                payload("x", "document.xml", 5, &["d"], &["decompress"], 1),
+                payload("s", "VBA/dir", 3, &["v"], &["ole"], 2),
+            ]);
+            render(&json!({"results": results, "errors": []}), false)
+        };
+        let expected = "a.docm  10 B\n\
+                        ├── vbaProject.bin  8 B  by decompress (and 1 more)\n\
+                        │   └── VBA/dir  3 B  by ole\n\
+                        └── document.xml  5 B  by decompress\n";
+        assert_eq!(draw(&["decompress", "ole"]), expected);
+        assert_eq!(draw(&["ole", "decompress"]), expected);
+    }
+
+    #[test]
+    fn a_shortcut_target_is_shown_as_the_path_it_encodes() {
+        let mut lnk = payload("l", "a.lnk", 1, &[], &[], 0);
+        lnk["workers"] = json!({"lnk": {"target_path": r"C:\\Windows\\caf\xe9.exe"}});
+        let text = render(&json!({"results": [lnk], "errors": []}), false);
+        assert!(
+            text.contains("target: C:\\Windows\\caf\u{FFFD}.exe\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn sizes_read_for_people() {
         assert_eq!(human_size(19), "19 B");
         assert_eq!(human_size(1536), "1.5 KiB");
